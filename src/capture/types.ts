@@ -1,0 +1,67 @@
+// Plain data shapes of a capture: what the writer takes and the reader gives back.
+
+/** Address family of a flow, as the classic tool splits its sections. */
+export type Family = 4 | 6;
+
+/** What identifies a flow: the process and the connection's two ends. */
+export interface FlowKey {
+  pid: number;
+  /** Process name as the kernel knows it (task comm, at most 15 characters). */
+  comm: string;
+  family: Family;
+  /** Textual address: dotted quad for IPv4, RFC 5952 form for IPv6 (IPv4-mapped stays `::ffff:a.b.c.d`). */
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+}
+
+/** A flow as stored: its key and the id samples refer to. */
+export interface Flow extends FlowKey {
+  id: number;
+}
+
+/** The five fields of /proc/loadavg and its raw text. */
+export interface LoadAvg {
+  load1: number;
+  load5: number;
+  load15: number;
+  running: number;
+  tasks: number;
+  lastPid: number;
+  /** The file's text without its trailing newline, as the classic header prints it. */
+  raw: string;
+}
+
+/** What the recorder could not attribute to a flow in one interval (e.g. its flow table was full). */
+export interface Lost {
+  events: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+/** One interval of a recording. Times are microseconds; wall is UTC since the epoch, mono is CLOCK_MONOTONIC. */
+export interface Frame {
+  seq: number;
+  /** Wall-clock time at the end of the interval. */
+  wallUs: number;
+  /** Monotonic time at the end of the interval. */
+  monoUs: number;
+  /** Actual length of the interval, by the monotonic clock. */
+  intervalUs: number;
+  loadavg: LoadAvg;
+  lost: Lost;
+}
+
+/** Bytes one flow moved in one frame, as returned to the application. */
+export interface Sample {
+  flow: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+/** A sample with its flow resolved, the unit the views and reports work on. */
+export interface FlowBytes extends FlowKey {
+  rxBytes: number;
+  txBytes: number;
+}
