@@ -16,6 +16,11 @@ export interface FlowKey {
   rport: number;
 }
 
+/** One string per distinct flow, for maps keyed by flow. */
+export function flowKeyString(k: FlowKey): string {
+  return `${k.pid}\0${k.comm}\0${k.family}\0${k.laddr}\0${k.lport}\0${k.raddr}\0${k.rport}`;
+}
+
 /** A flow as stored: its key and the id samples refer to. */
 export interface Flow extends FlowKey {
   id: number;

@@ -1,0 +1,326 @@
+// Opens a capture for reading, refusing anything that is not one this version understands, and reads
+// frames in sequence order (never by the wall clock, which can step).
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import { CaptureError, describeErrno } from '../errors';
+import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
+import { APPLICATION_ID, REQUIRED_COLUMNS, SCHEMA_VERSION } from './schema';
+import type { Flow, FlowBytes, Frame, Sample } from './types';
+
+export interface Span {
+  frames: number;
+  firstSeq: number;
+  lastSeq: number;
+  first: Frame;
+  last: Frame;
+}
+
+export interface Totals {
+  frames: number;
+  flows: number;
+  rxBytes: number;
+  txBytes: number;
+  lost: { events: number; rxBytes: number; txBytes: number };
+}
+
+/** A damaged value found while reading: the reader adds the file's name. */
+class Damage extends Error {}
+
+const FRAME_COLUMNS = `seq, wall_us, mono_us, interval_us, load1, load5, load15, running, tasks, last_pid, loadavg,
+  lost_events, lost_rx_bytes, lost_tx_bytes`;
+
+type Row = Record<string, unknown>;
+
+export class CaptureReader {
+  readonly meta: CaptureMeta;
+  private readonly flowCache = new Map<number, Flow>();
+  private readonly stmts: Record<string, Database.Statement> = {};
+
+  private constructor(readonly path: string, private readonly db: Database.Database) {
+    this.meta = this.guard(() => {
+      checkTables(db);
+      const rows: Record<string, string> = {};
+      for (const r of db.prepare('SELECT key, value FROM meta').all() as { key: unknown; value: unknown }[]) {
+        rows[String(r.key)] = String(r.value);
+      }
+      try {
+        return rowsToMeta(rows);
+      } catch (err) {
+        throw new Damage((err as Error).message);
+      }
+    });
+  }
+
+  /** Opens and validates; every way a file can fail to be a capture becomes one CaptureError naming it. */
+  static open(path: string): CaptureReader {
+    checkFile(path);
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new CaptureError(path, `cannot open: ${(err as Error).message}`);
+    }
+    try {
+      return new CaptureReader(path, db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** First and last frame, or null for a capture with no frames yet. */
+  span(): Span | null {
+    return this.guard(() => {
+      const r = this.stmt('span', 'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM frame').get() as Row;
+      if (!r.n) return null;
+      return {
+        frames: Number(r.n),
+        firstSeq: Number(r.lo),
+        lastSeq: Number(r.hi),
+        first: this.frame(Number(r.lo))!,
+        last: this.frame(Number(r.hi))!,
+      };
+    });
+  }
+
+  frame(seq: number): Frame | null {
+    return this.guard(() => {
+      const r = this.stmt('frame', `SELECT ${FRAME_COLUMNS} FROM frame WHERE seq = ?`).get(seq) as Row | undefined;
+      return r ? toFrame(r) : null;
+    });
+  }
+
+  /** Frames with fromSeq <= seq <= toSeq in sequence order; checks that monotonic time never goes back. */
+  *frames(fromSeq: number, toSeq: number): Generator<Frame> {
+    const it = this.guard(() =>
+      this.stmt('frames', `SELECT ${FRAME_COLUMNS} FROM frame WHERE seq BETWEEN ? AND ? ORDER BY seq`).iterate(fromSeq, toSeq),
+    ) as IterableIterator<Row>;
+    let prev: Frame | null = null;
+    for (;;) {
+      const next = this.guard(() => {
+        const n = it.next();
+        if (n.done) return null;
+        const f = toFrame(n.value);
+        if (prev && f.monoUs <= prev.monoUs) throw new Damage(`frames out of order: frame ${f.seq} is not later than frame ${prev.seq}`);
+        return f;
+      });
+      if (!next) return;
+      prev = next;
+      yield next;
+    }
+  }
+
+  /** The first frame whose seq/time is at or after `us` (wall clock or monotonic), or null. */
+  seqAtOrAfter(clock: 'wall' | 'mono', us: number): number | null {
+    const col = clock === 'wall' ? 'wall_us' : 'mono_us';
+    return this.seqQuery(`after_${clock}`, `SELECT min(seq) AS s FROM frame WHERE ${col} >= ?`, us);
+  }
+
+  /** The last frame whose time is at or before `us`, or null. */
+  seqAtOrBefore(clock: 'wall' | 'mono', us: number): number | null {
+    const col = clock === 'wall' ? 'wall_us' : 'mono_us';
+    return this.seqQuery(`before_${clock}`, `SELECT max(seq) AS s FROM frame WHERE ${col} <= ?`, us);
+  }
+
+  /** The bytes of every flow in one frame, flows resolved. */
+  flowBytes(seq: number): FlowBytes[] {
+    return this.samples(seq).map((s) => {
+      const f = this.flow(s.flow);
+      return { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
+        rxBytes: s.rxBytes, txBytes: s.txBytes };
+    });
+  }
+
+  samples(seq: number): Sample[] {
+    return this.guard(() => {
+      const rows = this.stmt('samples', 'SELECT flow, rx_bytes, tx_bytes FROM sample WHERE frame = ?').raw(true).all(seq) as unknown[][];
+      return rows.map((r) => ({ flow: checkedInt(r[0], 'flow id'), rxBytes: checkedBytes(r[1]), txBytes: checkedBytes(r[2]) }));
+    });
+  }
+
+  /**
+   * Every sample of frames fromSeq..toSeq, in frame order, as raw [frame, flow, rx, tx] rows: the fast path for
+   * aggregation, streamed so memory does not grow with the capture.
+   */
+  *sampleRows(fromSeq: number, toSeq: number): Generator<[number, number, number, number]> {
+    const it = this.guard(() =>
+      this.stmt('sampleRows', 'SELECT frame, flow, rx_bytes, tx_bytes FROM sample WHERE frame BETWEEN ? AND ? ORDER BY frame')
+        .raw(true).iterate(fromSeq, toSeq),
+    ) as IterableIterator<[number, number, number, number]>;
+    for (;;) {
+      const n = this.guard(() => it.next());
+      if (n.done) return;
+      const r = n.value;
+      if (!(r[2] >= 0 && r[3] >= 0)) throw this.damaged(`negative or non-numeric byte count in frame ${r[0]}`);
+      yield r;
+    }
+  }
+
+  flow(id: number): Flow {
+    let f = this.flowCache.get(id);
+    if (!f) {
+      f = this.guard(() => {
+        const r = this.stmt('flow', 'SELECT id, pid, comm, family, laddr, lport, raddr, rport FROM flow WHERE id = ?').get(id) as Row | undefined;
+        if (!r) throw new Damage(`a sample refers to flow ${id}, which is missing`);
+        return toFlow(r);
+      });
+      this.flowCache.set(id, f);
+    }
+    return f;
+  }
+
+  /** Sums over frames fromSeq..toSeq, computed by SQLite. */
+  totals(fromSeq: number, toSeq: number): Totals {
+    return this.guard(() => {
+      const s = this.stmt('totals', `SELECT count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx, coalesce(sum(tx_bytes), 0) AS tx,
+        min(min(rx_bytes), min(tx_bytes)) AS lowest FROM sample WHERE frame BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+      if (s.lowest !== null && Number(s.lowest) < 0) throw new Damage('negative byte count in a sample');
+      const f = this.stmt('frameTotals', `SELECT count(*) AS n, coalesce(sum(lost_events), 0) AS e, coalesce(sum(lost_rx_bytes), 0) AS r,
+        coalesce(sum(lost_tx_bytes), 0) AS t FROM frame WHERE seq BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+      return {
+        frames: Number(f.n),
+        flows: Number(s.flows),
+        rxBytes: checkedBytes(s.rx),
+        txBytes: checkedBytes(s.tx),
+        lost: { events: checkedBytes(f.e), rxBytes: checkedBytes(f.r), txBytes: checkedBytes(f.t) },
+      };
+    });
+  }
+
+  private seqQuery(name: string, sql: string, us: number): number | null {
+    return this.guard(() => {
+      const r = this.stmt(name, sql).get(us) as Row;
+      return r.s === null ? null : Number(r.s);
+    });
+  }
+
+  private stmt(name: string, sql: string): Database.Statement {
+    let s = this.stmts[name];
+    if (!s) s = this.stmts[name] = this.db.prepare(sql);
+    return s;
+  }
+
+  private damaged(problem: string): CaptureError {
+    return new CaptureError(this.path, `damaged capture: ${problem}`);
+  }
+
+  /** Runs a read; SQLite's own complaints and damaged values become one CaptureError naming the file. */
+  private guard<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof Damage) throw this.damaged(err.message);
+      if (err instanceof Database.SqliteError || err instanceof RangeError) {
+        throw this.damaged(`${err.message.replace(/\.$/, '')} (the file is truncated or corrupt)`);
+      }
+      throw err;
+    }
+  }
+}
+
+/** Checks what can be checked before SQLite sees the file, for clear messages on the common mistakes. */
+function checkFile(path: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (err) {
+    throw new CaptureError(path, `cannot open: ${describeErrno(err)}`);
+  }
+  if (st.isDirectory()) throw new CaptureError(path, 'is a directory, not a capture file');
+  if (!st.isFile()) throw new CaptureError(path, 'is not a regular file');
+  if (st.size === 0) throw new CaptureError(path, 'is empty, not a tcptop capture');
+  const head = Buffer.alloc(100);
+  let n: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      n = fs.readSync(fd, head, 0, 100, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new CaptureError(path, `cannot read: ${describeErrno(err)}`);
+  }
+  if (n < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
+    throw new CaptureError(path, 'not a tcptop capture (not an SQLite database)');
+  }
+  if (head.readInt32BE(68) !== APPLICATION_ID) {
+    throw new CaptureError(path, 'not a tcptop capture (an SQLite database of another application)');
+  }
+  const version = head.readInt32BE(60);
+  if (version > SCHEMA_VERSION) {
+    throw new CaptureError(path, `capture format version ${version} is newer than this tcptop reads (${SCHEMA_VERSION}): upgrade tcptop`);
+  }
+  if (version < 1) throw new CaptureError(path, `damaged capture: unknown format version ${version}`);
+  const rawPageSize = head.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  const pages = head.readUInt32BE(28);
+  // The page count in the header is valid only when its version-valid-for number matches the change counter.
+  const countValid = head.readUInt32BE(92) === head.readUInt32BE(24);
+  if (countValid && pages * pageSize > st.size) {
+    throw new CaptureError(path, `truncated capture: ${st.size} of ${pages * pageSize} bytes (copy the whole file again)`);
+  }
+}
+
+function checkTables(db: Database.Database): void {
+  for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
+    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    if (have.size === 0) throw new Damage(`table ${table} is missing`);
+    const gone = columns.find((c) => !have.has(c));
+    if (gone) throw new Damage(`column ${table}.${gone} is missing`);
+  }
+}
+
+function checkedInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Damage(`${what} is not an integer: ${String(v)}`);
+  return v;
+}
+
+function checkedBytes(v: unknown): number {
+  const n = checkedInt(v, 'byte count');
+  if (n < 0) throw new Damage(`negative byte count: ${n}`);
+  return n;
+}
+
+function toFrame(r: Row): Frame {
+  const seq = checkedInt(r.seq, 'frame seq');
+  const wallUs = checkedInt(r.wall_us, `frame ${seq} time`);
+  if (wallUs < 0 || wallUs > MAX_WALL_US) throw new Damage(`frame ${seq} has an impossible time (${wallUs} µs since 1970)`);
+  const intervalUs = checkedInt(r.interval_us, `frame ${seq} interval`);
+  if (intervalUs <= 0) throw new Damage(`frame ${seq} has a non-positive interval`);
+  return {
+    seq,
+    wallUs,
+    monoUs: checkedInt(r.mono_us, `frame ${seq} monotonic time`),
+    intervalUs,
+    loadavg: {
+      load1: Number(r.load1),
+      load5: Number(r.load5),
+      load15: Number(r.load15),
+      running: Number(r.running),
+      tasks: Number(r.tasks),
+      lastPid: Number(r.last_pid),
+      raw: String(r.loadavg),
+    },
+    lost: { events: checkedBytes(r.lost_events), rxBytes: checkedBytes(r.lost_rx_bytes), txBytes: checkedBytes(r.lost_tx_bytes) },
+  };
+}
+
+function toFlow(r: Row): Flow {
+  const family = Number(r.family);
+  if (family !== 4 && family !== 6) throw new Damage(`flow ${String(r.id)} has an unknown family ${family}`);
+  return {
+    id: checkedInt(r.id, 'flow id'),
+    pid: checkedInt(r.pid, 'flow pid'),
+    comm: String(r.comm),
+    family,
+    laddr: String(r.laddr),
+    lport: checkedInt(r.lport, 'flow port'),
+    raddr: String(r.raddr),
+    rport: checkedInt(r.rport, 'flow port'),
+  };
+}

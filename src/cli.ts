@@ -1,0 +1,14 @@
+// The tcptop command line: registers each command; each lives in its own module.
+import { buildProgram, run } from './cli/program';
+import { infoCommand } from './replay/info-command';
+import { replayCommand } from './replay/command';
+
+export async function main(argv: string[]): Promise<number> {
+  return run(buildProgram(null, [replayCommand, infoCommand]), argv);
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,86 @@
+// `tcptop replay FILE`: the classic view, interval by interval, as it was when the capture was recorded.
+import { CaptureReader } from '../capture/reader';
+import type { CommandSpec } from '../cli/spec';
+import { VIEW_OPTIONS } from '../cli/spec';
+import { sleep, write } from '../cli/output';
+import { parseChoice, parseCount, parseInterval, parseNumberIn, parsePid, parseRows } from '../cli/parse';
+import { CaptureError } from '../errors';
+import { resolveRange } from '../time/range';
+import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import { clockOf, displayZone } from '../time/zone';
+import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
+import { matches, rebin, rebinFactor, type FlowFilter, type FrameFlows } from './frames';
+
+export interface ReplayOptions {
+  noclear?: boolean;
+  nosummary?: boolean;
+  pid?: number;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  rows?: number;
+  sort: SortKey;
+  from?: TimeSpec;
+  to?: TimeSpec;
+  utc?: boolean;
+  speed?: number;
+}
+
+export const replayCommand: CommandSpec<ReplayOptions> = {
+  name: 'replay',
+  summary: 'print the classic tcptop view from a capture, interval by interval, as it was',
+  args: [
+    { name: 'file', description: 'capture file written by tcptop record' },
+    { name: '[interval]', description: 'seconds per view: a multiple of the recorded interval (default: as recorded)', parse: parseInterval('interval') },
+    { name: '[count]', description: 'number of views to print (default: all)', parse: parseCount('count') },
+  ],
+  options: [
+    VIEW_OPTIONS.noclear,
+    VIEW_OPTIONS.nosummary,
+    { flags: '-p, --pid <pid>', description: 'show this process only', parse: parsePid('-p/--pid') },
+    { flags: '-4, --ipv4', description: 'show IPv4 flows only', conflicts: ['ipv6'] },
+    { flags: '-6, --ipv6', description: 'show IPv6 flows only', conflicts: ['ipv4'] },
+    { flags: '-r, --rows <rows>', description: 'at most this many rows per section', parse: parseRows('-r/--rows') },
+    { flags: '-s, --sort <key>', description: `sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
+    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
+    { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    { flags: '--speed <factor>', description: 'pace the views: 1 is real time, 10 ten times faster (default: 1 on a terminal, unpaced otherwise)', parse: (t) => parseNumberIn('--speed', t, 0, 1e6, { minExclusive: true }) },
+  ],
+  examples: [
+    'tcptop replay incident.db              # every interval, as recorded',
+    'tcptop replay -C incident.db 5         # rolling output, 5 second summaries',
+    'tcptop replay -Cp 181 incident.db      # process 181 only',
+    'tcptop replay --from 14:02 --to 14:05 incident.db',
+    'tcptop replay --from -10m -s sent -r 10 incident.db   # last ten minutes, top 10 senders',
+  ],
+  async run(args, opts) {
+    const [file, interval, count] = args as [string, number | undefined, number | undefined];
+    const reader = CaptureReader.open(file);
+    try {
+      const span = reader.span();
+      if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to replay)');
+      const zone = displayZone(reader.meta, opts.utc ?? false);
+      const range = resolveRange(reader, span, zone, opts.from, opts.to);
+      const factor = interval === undefined ? 1 : rebinFactor(interval, reader.meta.intervalUs);
+      const filter: FlowFilter = { pid: opts.pid, family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined };
+      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      const speed = opts.speed ?? (process.stdout.isTTY ? 1 : 0);
+
+      await write(banner((reader.meta.intervalUs * factor) / 1e6));
+      let shown = 0;
+      for (const bin of rebin(framesWithFlows(reader, range.fromSeq, range.toSeq, filter), factor)) {
+        if (speed > 0) await sleep(bin.intervalUs / 1000 / speed);
+        await write(renderFrame({ clock: clockOf(zone, bin.last.wallUs), loadavg: bin.last.loadavg.raw, flows: bin.flows }, view));
+        if (++shown === count) break;
+      }
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+function* framesWithFlows(reader: CaptureReader, fromSeq: number, toSeq: number, filter: FlowFilter): Generator<FrameFlows> {
+  for (const frame of reader.frames(fromSeq, toSeq)) {
+    yield { frame, flows: reader.flowBytes(frame.seq).filter((f) => matches(f, filter)) };
+  }
+}

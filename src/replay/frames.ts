@@ -1,0 +1,80 @@
+// Turning a capture's frames into the views a replay prints: filter, re-bin, sum. Plain data in and out.
+import { flowKeyString, type Family, type FlowBytes, type Frame } from '../capture/types';
+import { UsageError } from '../errors';
+
+export interface FlowFilter {
+  pid?: number;
+  family?: Family;
+}
+
+export function matches(f: FlowBytes, filter: FlowFilter): boolean {
+  return (filter.pid === undefined || f.pid === filter.pid) && (filter.family === undefined || f.family === filter.family);
+}
+
+/** A frame with its flows, the unit a replay groups. */
+export interface FrameFlows {
+  frame: Frame;
+  flows: FlowBytes[];
+}
+
+/** Several consecutive frames summed: the interval the view covers and where it ends. */
+export interface Bin {
+  /** The last frame of the bin: its time and load average are what the classic tool printed then. */
+  last: Frame;
+  frames: number;
+  intervalUs: number;
+  flows: FlowBytes[];
+}
+
+/**
+ * How many recorded frames make one re-binned interval. The new interval must be a whole multiple of the
+ * recorded one, since frames cannot be split.
+ */
+export function rebinFactor(intervalSeconds: number, recordedUs: number): number {
+  const factor = Math.round((intervalSeconds * 1e6) / recordedUs);
+  if (factor < 1 || Math.abs(factor * recordedUs - intervalSeconds * 1e6) > 1) {
+    const rec = recordedUs / 1e6;
+    throw new UsageError(`interval: ${intervalSeconds} s is not a multiple of the recorded interval (${rec} s): use ${rec}, ${2 * rec}, ${3 * rec} ...`);
+  }
+  return factor;
+}
+
+/** Groups every `factor` consecutive frames into one bin; a shorter last group is a bin too. */
+export function* rebin(frames: Iterable<FrameFlows>, factor: number): Generator<Bin> {
+  let group: FrameFlows[] = [];
+  for (const f of frames) {
+    group.push(f);
+    if (group.length === factor) {
+      yield toBin(group);
+      group = [];
+    }
+  }
+  if (group.length > 0) yield toBin(group);
+}
+
+function toBin(group: FrameFlows[]): Bin {
+  return {
+    last: group[group.length - 1].frame,
+    frames: group.length,
+    intervalUs: group.reduce((sum, g) => sum + g.frame.intervalUs, 0),
+    flows: group.length === 1 ? group[0].flows : sumFlows(group.map((g) => g.flows)),
+  };
+}
+
+/** Adds up the bytes of the same flow across lists. */
+export function sumFlows(lists: readonly (readonly FlowBytes[])[]): FlowBytes[] {
+  const byKey = new Map<string, FlowBytes>();
+  for (const list of lists) {
+    for (const f of list) {
+      const key = flowKeyString(f);
+      const seen = byKey.get(key);
+      if (seen) {
+        seen.rxBytes += f.rxBytes;
+        seen.txBytes += f.txBytes;
+      } else {
+        byKey.set(key, { ...f });
+      }
+    }
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,87 @@
+// The classic tcptop screen, byte for byte: the same function renders live counts and replayed frames.
+import type { FlowBytes } from '../capture/types';
+
+export type SortKey = 'all' | 'sent' | 'received';
+export const SORT_KEYS: readonly SortKey[] = ['all', 'sent', 'received'];
+
+export interface ViewOptions {
+  /** Clear the screen before each interval; false (-C) prints a blank line instead. */
+  clear: boolean;
+  /** Print the time and load average line; false is -S. */
+  summary: boolean;
+  /** At most this many rows per section. */
+  rows?: number;
+  sort: SortKey;
+}
+
+export interface ViewFrame {
+  /** Time of day as the operator saw it, HH:MM:SS. */
+  clock: string;
+  /** The raw text of /proc/loadavg, without its newline. */
+  loadavg: string;
+  flows: readonly FlowBytes[];
+}
+
+/** What a terminal's `clear` sends: cursor home, erase the screen. */
+export const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+
+export function banner(intervalSeconds: number): string {
+  return `Tracing... Output every ${formatSeconds(intervalSeconds)} secs. Hit Ctrl-C to end\n`;
+}
+
+/** One interval's output. KB columns are bytes / 1024 rounded down, as the classic tool prints them. */
+export function renderFrame(frame: ViewFrame, opts: ViewOptions): string {
+  let out = opts.clear ? CLEAR_SCREEN : '\n';
+  // The classic tool printed the file's text with its newline, then print's own: hence the blank line.
+  if (opts.summary) out += `${frame.clock.padEnd(8)} loadavg: ${frame.loadavg}\n\n`;
+  const v4 = sortFlows(frame.flows.filter((f) => f.family === 4), opts.sort);
+  const v6 = sortFlows(frame.flows.filter((f) => f.family === 6), opts.sort);
+  if (v4.length > 0) {
+    out += `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR'.padEnd(21)} ${'RADDR'.padEnd(21)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
+    for (const f of limit(v4, opts.rows)) out += row(f, 21);
+  }
+  if (v6.length > 0) {
+    out += `\n${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR6'.padEnd(32)} ${'RADDR6'.padEnd(32)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
+    for (const f of limit(v6, opts.rows)) out += row(f, 32);
+  }
+  return out;
+}
+
+function row(f: FlowBytes, addrWidth: number): string {
+  const pid = String(f.pid).padEnd(7);
+  const comm = f.comm.slice(0, 12).padEnd(12);
+  const local = `${f.laddr}:${f.lport}`.padEnd(addrWidth);
+  const remote = `${f.raddr}:${f.rport}`.padEnd(addrWidth);
+  return `${pid} ${comm} ${local} ${remote} ${kb(f.rxBytes).padStart(6)} ${kb(f.txBytes).padStart(6)}\n`;
+}
+
+function kb(bytes: number): string {
+  return String(Math.floor(bytes / 1024));
+}
+
+function limit<T>(rows: T[], n: number | undefined): T[] {
+  return n === undefined ? rows : rows.slice(0, n);
+}
+
+const SORT_VALUE: Record<SortKey, (f: FlowBytes) => number> = {
+  all: (f) => f.rxBytes + f.txBytes,
+  sent: (f) => f.txBytes,
+  received: (f) => f.rxBytes,
+};
+
+/** Busiest first; ties in a fixed order (pid, then the addresses) so equal counts always print alike. */
+export function sortFlows(flows: FlowBytes[], key: SortKey): FlowBytes[] {
+  const value = SORT_VALUE[key];
+  return flows.sort((a, b) =>
+    value(b) - value(a) || a.pid - b.pid || cmp(a.laddr, b.laddr) || a.lport - b.lport || cmp(a.raddr, b.raddr) ||
+    a.rport - b.rport || cmp(a.comm, b.comm));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** 1 → "1", 0.5 → "0.5", 2.25 → "2.25": the interval as a person wrote it. */
+export function formatSeconds(s: number): string {
+  return String(Math.round(s * 1e6) / 1e6);
+}
