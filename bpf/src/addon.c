@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: Apache-2.0
+// The N-API addon: open and load the kernel program with its filters, attach one probe kind, copy
+// the flow table into a Buffer, close. Thin and synchronous; the TypeScript side checks the
+// options before calling and turns the errors thrown here ({code, errno, op}) into messages.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <node_api.h>
+
+#include "tcptop.h"
+#include "tcptop.skel.h"
+
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define MAX_LINKS 8
+#define ENOTSUPP_ 524 /* the kernel's internal "not supported", seen from BPF syscalls */
+
+enum probe_kind { KIND_TRACEPOINT, KIND_FENTRY, KIND_KPROBE };
+static const char *const kind_names[] = { "tracepoint", "fentry", "kprobe" };
+
+struct probe {
+	struct tcptop_bpf *skel;
+	enum probe_kind kind;
+	struct bpf_program *progs[MAX_LINKS]; /* in attach order: entries before returns */
+	int nprogs;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	__u32 max_slots;
+	struct tcptop_flow_slot *table; /* the flows map, mmapped */
+	size_t table_len;
+	int cgroup_fd;
+};
+
+/* libbpf's first warning since the current operation began, given to errors as `detail`. */
+static char first_warning[512];
+static bool debug_log;
+
+static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (debug_log) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		vfprintf(stderr, fmt, copy);
+		va_end(copy);
+	}
+	if (level == LIBBPF_WARN && first_warning[0] == '\0') {
+		const char *text = first_warning;
+		size_t n;
+
+		vsnprintf(first_warning, sizeof(first_warning), fmt, ap);
+		if (strncmp(text, "libbpf: ", 8) == 0)
+			memmove(first_warning, text + 8, strlen(text + 8) + 1);
+		n = strcspn(first_warning, "\n");
+		first_warning[n] = '\0';
+	}
+	return 0;
+}
+
+static const char *errno_code(int err)
+{
+	switch (err) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
+	case EIO: return "EIO";
+	case E2BIG: return "E2BIG";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case ENOTDIR: return "ENOTDIR";
+	case EINVAL: return "EINVAL";
+	case EMFILE: return "EMFILE";
+	case ENOSPC: return "ENOSPC";
+	case ENOSYS: return "ENOSYS";
+	case ENOTSUP: return "ENOTSUP";
+	case ENOTSUPP_: return "ENOTSUPP";
+	case ELOOP: return "ELOOP";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	default: return "EUNKNOWN";
+	}
+}
+
+/* Throws one error shape: message "op: strerror", code, errno, op, detail (libbpf's warning). */
+static napi_value throw_error(napi_env env, const char *op, int err)
+{
+	napi_value code, message, error, value;
+	char text[768];
+
+	if (err < 0)
+		err = -err;
+	snprintf(text, sizeof(text), "%s: %s", op, strerror(err));
+	napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code);
+	napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+	napi_create_error(env, code, message, &error);
+	napi_create_int32(env, err, &value);
+	napi_set_named_property(env, error, "errno", value);
+	napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &value);
+	napi_set_named_property(env, error, "op", value);
+	if (first_warning[0]) {
+		napi_create_string_utf8(env, first_warning, NAPI_AUTO_LENGTH, &value);
+		napi_set_named_property(env, error, "detail", value);
+	}
+	napi_throw(env, error);
+	return NULL;
+}
+
+static void probe_close(struct probe *p)
+{
+	int i;
+
+	for (i = p->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	if (p->table) {
+		munmap(p->table, p->table_len);
+		p->table = NULL;
+	}
+	if (p->cgroup_fd >= 0) {
+		close(p->cgroup_fd);
+		p->cgroup_fd = -1;
+	}
+	tcptop_bpf__destroy(p->skel);
+	p->skel = NULL;
+}
+
+static void probe_finalize(napi_env env, void *data, void *hint)
+{
+	struct probe *p = data;
+
+	(void)env;
+	(void)hint;
+	probe_close(p);
+	free(p);
+}
+
+static struct probe *get_probe(napi_env env, napi_value value)
+{
+	void *data = NULL;
+
+	if (napi_get_value_external(env, value, &data) != napi_ok || !data)
+		return NULL;
+	return data;
+}
+
+static bool btf_has(const struct btf *btf, const char *name, int kind)
+{
+	return btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+/* Number of parameters of a kernel function per BTF, or -1. */
+static int btf_func_params(const struct btf *btf, const char *name)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+	const struct btf_type *t;
+
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t ? btf_vlen(t) : -1;
+}
+
+/* Turn on only the chosen probe's programs, in attach order, after checking the kernel has them. */
+static int choose_programs(napi_env env, struct probe *p, const struct btf *btf)
+{
+	struct tcptop_bpf *s = p->skel;
+	struct bpf_program *prog;
+	bool sendpage;
+	int nparams;
+
+	bpf_object__for_each_program(prog, s->obj)
+		bpf_program__set_autoload(prog, false);
+
+#define USE(prog_) (p->progs[p->nprogs++] = s->progs.prog_)
+	switch (p->kind) {
+	case KIND_TRACEPOINT:
+		if (!btf_has(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF))
+			return throw_error(env, "find tracepoint sock:sock_send_length", ENOENT), -1;
+		if (!btf_has(btf, "btf_trace_tcp_destroy_sock", BTF_KIND_TYPEDEF))
+			return throw_error(env, "find tracepoint tcp:tcp_destroy_sock", ENOENT), -1;
+		USE(tp_send);
+		USE(tp_recv);
+		USE(tp_destroy);
+		break;
+	case KIND_FENTRY:
+	case KIND_KPROBE:
+		nparams = btf_func_params(btf, "tcp_recvmsg");
+		if (nparams < 4 || nparams > 6)
+			return throw_error(env, "find kernel function tcp_recvmsg", ENOENT), -1;
+		sendpage = btf_has(btf, "tcp_sendpage", BTF_KIND_FUNC);
+		if (p->kind == KIND_FENTRY) {
+			USE(fexit_sendmsg);
+			if (sendpage)
+				USE(fexit_sendpage);
+			if (nparams == 4)
+				USE(fexit_recvmsg4);
+			else if (nparams == 5)
+				USE(fexit_recvmsg5);
+			else
+				USE(fexit_recvmsg6);
+			USE(fentry_destroy);
+		} else {
+			/* entries first: a return without its entry would count as lost */
+			USE(kprobe_sendmsg);
+			USE(kretprobe_sendmsg);
+			if (sendpage) {
+				USE(kprobe_sendpage);
+				USE(kretprobe_sendpage);
+			}
+			if (nparams == 6)
+				USE(kprobe_recvmsg6);
+			else
+				USE(kprobe_recvmsg);
+			USE(kretprobe_recvmsg);
+			USE(kprobe_destroy);
+		}
+		break;
+	}
+#undef USE
+	for (int i = 0; i < p->nprogs; i++)
+		bpf_program__set_autoload(p->progs[i], true);
+	return 0;
+}
+
+static int size_maps(struct probe *p)
+{
+	struct tcptop_bpf *s = p->skel;
+	bool kprobe = p->kind == KIND_KPROBE;
+	int err;
+
+	/* maps another probe kind needs are shrunk to one entry rather than left unused at full size */
+	if ((err = bpf_map__set_max_entries(s->maps.flows, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.free_slots, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
+	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
+	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)))
+		return err;
+	return 0;
+}
+
+static bool get_string(napi_env env, napi_value v, char *buf, size_t len)
+{
+	size_t n;
+
+	return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok;
+}
+
+/* open(kind, pid, family, cgroupPath | null, maxSlots) -> handle. Loads, does not attach. */
+static napi_value probe_open(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5], handle, null_value;
+	size_t argc = 5;
+	char kind[16], cgroup_path[4096] = "", op[64];
+	uint32_t pid = 0, family = 0, max_slots = TCPTOP_DEFAULT_SLOTS;
+	struct btf *vmlinux_btf;
+	struct probe *p;
+	napi_valuetype type;
+	int err;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 5 || !get_string(env, argv[0], kind, sizeof(kind))) {
+		napi_throw_type_error(env, NULL, "open(kind, pid, family, cgroupPath, maxSlots)");
+		return NULL;
+	}
+	napi_get_value_uint32(env, argv[1], &pid);
+	napi_get_value_uint32(env, argv[2], &family);
+	napi_typeof(env, argv[3], &type);
+	if (type == napi_string)
+		get_string(env, argv[3], cgroup_path, sizeof(cgroup_path));
+	napi_get_value_uint32(env, argv[4], &max_slots);
+
+	first_warning[0] = '\0';
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return throw_error(env, "open bpf object", ENOMEM);
+	p->cgroup_fd = -1;
+	p->max_slots = max_slots;
+	if (strcmp(kind, "fentry") == 0)
+		p->kind = KIND_FENTRY;
+	else if (strcmp(kind, "kprobe") == 0)
+		p->kind = KIND_KPROBE;
+	else
+		p->kind = KIND_TRACEPOINT;
+
+	vmlinux_btf = btf__load_vmlinux_btf();
+	if (!vmlinux_btf) {
+		err = errno;
+		free(p);
+		return throw_error(env, "read kernel btf", err);
+	}
+
+	p->skel = tcptop_bpf__open();
+	if (!p->skel) {
+		err = errno;
+		btf__free(vmlinux_btf);
+		free(p);
+		return throw_error(env, "open bpf object", err);
+	}
+	err = choose_programs(env, p, vmlinux_btf);
+	btf__free(vmlinux_btf);
+	if (err)
+		goto fail_thrown;
+
+	p->skel->rodata->max_slots = max_slots;
+	p->skel->rodata->filter_tgid = pid;
+	p->skel->rodata->filter_family = family == 4 ? AF_INET_ : family == 6 ? AF_INET6_ : 0;
+	p->skel->rodata->filter_cgroup = cgroup_path[0] != '\0';
+	err = size_maps(p);
+	if (err) {
+		throw_error(env, "size bpf maps", err);
+		goto fail_thrown;
+	}
+
+	err = tcptop_bpf__load(p->skel);
+	if (err) {
+		snprintf(op, sizeof(op), "load %s programs", kind_names[p->kind]);
+		throw_error(env, op, err);
+		goto fail_thrown;
+	}
+
+	if (cgroup_path[0]) {
+		__u32 key = 0;
+
+		p->cgroup_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (p->cgroup_fd < 0) {
+			throw_error(env, "open cgroup", errno);
+			goto fail_thrown;
+		}
+		if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.cgroup_filter), &key, &p->cgroup_fd, BPF_ANY)) {
+			throw_error(env, "set cgroup filter", errno);
+			goto fail_thrown;
+		}
+	}
+
+	p->table_len = (size_t)max_slots * sizeof(struct tcptop_flow_slot);
+	p->table_len = (p->table_len + 4095) & ~(size_t)4095;
+	p->table = mmap(NULL, p->table_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(p->skel->maps.flows), 0);
+	if (p->table == MAP_FAILED) {
+		p->table = NULL;
+		throw_error(env, "map flow table", errno);
+		goto fail_thrown;
+	}
+
+	if (napi_create_external(env, p, probe_finalize, NULL, &handle) != napi_ok) {
+		probe_close(p);
+		free(p);
+		return throw_error(env, "open bpf object", ENOMEM);
+	}
+	return handle;
+
+fail_thrown:
+	probe_close(p);
+	free(p);
+	napi_get_null(env, &null_value);
+	return null_value;
+}
+
+/* attach(handle) -> the probe kind attached. On failure nothing stays attached. */
+static napi_value probe_attach(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result;
+	size_t argc = 1;
+	struct probe *p;
+	char op[128];
+	int i, err;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	if (!p || !p->skel)
+		return throw_error(env, "attach probe", EBADF);
+	first_warning[0] = '\0';
+	for (i = p->nlinks; i < p->nprogs; i++) {
+		struct bpf_link *link = bpf_program__attach(p->progs[i]);
+
+		if (!link) {
+			err = errno;
+			snprintf(op, sizeof(op), "attach %s", bpf_program__section_name(p->progs[i]));
+			while (p->nlinks > 0)
+				bpf_link__destroy(p->links[--p->nlinks]);
+			return throw_error(env, op, err);
+		}
+		p->links[p->nlinks++] = link;
+	}
+	napi_create_string_utf8(env, kind_names[p->kind], NAPI_AUTO_LENGTH, &result);
+	return result;
+}
+
+/* read(handle) -> Buffer: header, then every non-free slot. CLOSED slots are freed once copied,
+ * since the copy holds their final counts; the caller must treat them as final. */
+static napi_value probe_read(napi_env env, napi_callback_info info)
+{
+	struct tcptop_snapshot_header *hdr;
+	struct tcptop_snapshot_record *rec;
+	napi_value argv[1], buffer;
+	size_t argc = 1, used = 0, capacity = 0;
+	struct probe *p;
+	__u64 hwm;
+	__u32 i, end;
+	void *data;
+	int free_fd;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	if (!p || !p->skel)
+		return throw_error(env, "read flows", EBADF);
+
+	hwm = __atomic_load_n(&p->skel->bss->next_slot, __ATOMIC_ACQUIRE);
+	end = hwm < p->max_slots ? (__u32)hwm : p->max_slots;
+	for (i = 0; i < end; i++)
+		if (__atomic_load_n(&p->table[i].state, __ATOMIC_RELAXED) != TCPTOP_SLOT_FREE)
+			capacity++;
+
+	if (napi_create_buffer(env, sizeof(*hdr) + capacity * sizeof(*rec), &data, &buffer) != napi_ok)
+		return throw_error(env, "read flows", ENOMEM);
+	hdr = data;
+	rec = (struct tcptop_snapshot_record *)(hdr + 1);
+	free_fd = bpf_map__fd(p->skel->maps.free_slots);
+
+	/* slots that turned active since counting wait for the next read: their counts are cumulative */
+	for (i = 0; i < end && used < capacity; i++) {
+		struct tcptop_flow_slot *f = &p->table[i];
+		__u32 state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+
+		if (state == TCPTOP_SLOT_FREE)
+			continue;
+		rec->slot = i;
+		rec->_pad = 0;
+		rec->flow.state = state;
+		rec->flow.gen = f->gen;
+		rec->flow.id = f->id;
+		rec->flow.rx_bytes = __atomic_load_n(&f->rx_bytes, __ATOMIC_RELAXED);
+		rec->flow.tx_bytes = __atomic_load_n(&f->tx_bytes, __ATOMIC_RELAXED);
+		if (state == TCPTOP_SLOT_CLOSED) {
+			/* free before handing back, so the kernel never sees a queued slot still CLOSED */
+			__atomic_store_n(&f->state, TCPTOP_SLOT_FREE, __ATOMIC_RELEASE);
+			bpf_map_update_elem(free_fd, NULL, &i, BPF_ANY);
+		}
+		rec++;
+		used++;
+	}
+	hdr->lost_events = __atomic_load_n(&p->skel->bss->lost_events, __ATOMIC_RELAXED);
+	hdr->lost_rx_bytes = __atomic_load_n(&p->skel->bss->lost_rx_bytes, __ATOMIC_RELAXED);
+	hdr->lost_tx_bytes = __atomic_load_n(&p->skel->bss->lost_tx_bytes, __ATOMIC_RELAXED);
+	hdr->nrecords = used;
+	hdr->record_size = sizeof(*rec);
+	return buffer;
+}
+
+/* close(handle): detach and free everything; safe to call twice. */
+static napi_value probe_close_js(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	size_t argc = 1;
+	struct probe *p;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	if (p && p->skel)
+		probe_close(p);
+	return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	napi_property_descriptor props[] = {
+		{ "open", NULL, probe_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "attach", NULL, probe_attach, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "read", NULL, probe_read, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "close", NULL, probe_close_js, NULL, NULL, NULL, napi_enumerable, NULL },
+	};
+	napi_value v;
+
+	debug_log = getenv("TCPTOP_BPF_DEBUG") != NULL;
+	libbpf_set_print(on_libbpf_print);
+	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+	napi_create_uint32(env, sizeof(struct tcptop_snapshot_header), &v);
+	napi_set_named_property(env, exports, "headerSize", v);
+	napi_create_uint32(env, sizeof(struct tcptop_snapshot_record), &v);
+	napi_set_named_property(env, exports, "recordSize", v);
+	napi_create_uint32(env, TCPTOP_DEFAULT_SLOTS, &v);
+	napi_set_named_property(env, exports, "defaultSlots", v);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: Apache-2.0
+// Count the TCP bytes each flow (process + connection) sends and receives, as returned to the
+// application. The hot path is one socket-storage lookup and one atomic add into a flow slot.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcptop.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define MSG_PEEK 2
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Filters and sizes, set by the addon before load (0 = no filter). */
+const volatile __u32 max_slots = TCPTOP_DEFAULT_SLOTS;
+const volatile __u32 filter_tgid = 0;
+const volatile __u16 filter_family = 0; /* AF_INET or AF_INET6 */
+const volatile bool filter_cgroup = false;
+
+/* Cumulative: userspace takes deltas. */
+__u64 lost_events = 0;
+__u64 lost_rx_bytes = 0;
+__u64 lost_tx_bytes = 0;
+/* Slots below this were handed out at least once; freed ones come back through free_slots. */
+__u64 next_slot = 0;
+
+/* The flow table; userspace mmaps it and reads it in one copy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcptop_flow_slot);
+} flows SEC(".maps");
+
+/* Slots userspace has read for the last time after their socket closed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+/* Which slots a socket's bytes go to, one per process using it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcptop_sock_flows);
+} sock_flows SEC(".maps");
+
+/* The same for kprobes, which cannot use socket storage: keyed by the sock pointer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
+	__type(key, __u64);
+	__type(value, struct tcptop_sock_flows);
+} sock_flows_by_ptr SEC(".maps");
+
+/* kprobe calls in flight, keyed by thread (pid_tgid), so concurrent threads pair correctly. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tcptop_inflight);
+} inflight_send SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tcptop_inflight);
+} inflight_recv SEC(".maps");
+
+/* The cgroup v2 directory of --cgroup; its subtree is counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+enum direction { RX, TX };
+
+static __always_inline void count_lost(enum direction dir, __u64 bytes)
+{
+	__sync_fetch_and_add(&lost_events, 1);
+	if (dir == TX)
+		__sync_fetch_and_add(&lost_tx_bytes, bytes);
+	else
+		__sync_fetch_and_add(&lost_rx_bytes, bytes);
+}
+
+static __always_inline bool wanted(struct sock *sk, __u32 tgid, bool btf_sk)
+{
+	if (filter_tgid && tgid != filter_tgid)
+		return false;
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	if (filter_family) {
+		__u16 family = btf_sk ? sk->__sk_common.skc_family
+				      : BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (family != filter_family)
+			return false;
+	}
+	return true;
+}
+
+/* Take a slot (recycled first, else fresh) and write the flow's identity; it stays FREE until claimed. */
+static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32 tgid, __u32 *slot)
+{
+	struct tcptop_flow_slot *f;
+	__u32 idx;
+
+	if (bpf_map_pop_elem(&free_slots, &idx) != 0) {
+		if (next_slot >= max_slots)
+			return NULL;
+		idx = __sync_fetch_and_add(&next_slot, 1);
+		if (idx >= max_slots)
+			return NULL;
+	}
+	f = bpf_map_lookup_elem(&flows, &idx);
+	if (!f)
+		return NULL;
+
+	f->rx_bytes = 0;
+	f->tx_bytes = 0;
+	f->gen += 1;
+	f->id.pid = tgid;
+	bpf_get_current_comm(f->id.comm, sizeof(f->id.comm));
+	f->id.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	f->id.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6) {
+		f->id.family = 6;
+		BPF_CORE_READ_INTO(&f->id.laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&f->id.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		f->id.family = 4;
+		__builtin_memset(f->id.laddr, 0, sizeof(f->id.laddr));
+		__builtin_memset(f->id.raddr, 0, sizeof(f->id.raddr));
+		BPF_CORE_READ_INTO((__u32 *)f->id.laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)f->id.raddr, sk, __sk_common.skc_daddr);
+	}
+	*slot = idx;
+	return f;
+}
+
+/* The slot of (socket, process), taking one on first use. Lock-free: a racing thread of the same
+ * process that claims the entry first wins, and the loser gives its slot back. */
+static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid)
+{
+	struct tcptop_flow_slot *f;
+	__u64 want, old;
+	__u32 idx;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
+		__u64 e = sf->entry[i];
+
+		if (e == 0)
+			break;
+		if ((e >> 32) == tgid)
+			return (__u32)e - 1;
+	}
+
+	f = take_slot(sk, tgid, &idx);
+	if (!f)
+		return -1;
+	want = ((__u64)tgid << 32) | (idx + 1);
+#pragma unroll
+	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
+		old = __sync_val_compare_and_swap(&sf->entry[i], 0, want);
+		if (old == 0) {
+			/* identity and zeroed counters must be visible before the state says so */
+			asm volatile("" ::: "memory");
+			f->state = TCPTOP_SLOT_ACTIVE;
+			return idx;
+		}
+		if ((old >> 32) == tgid) {
+			bpf_map_push_elem(&free_slots, &idx, 0);
+			return (__u32)old - 1;
+		}
+	}
+	bpf_map_push_elem(&free_slots, &idx, 0);
+	return -1;
+}
+
+/* The one accounting path. btf_sk: sk is a BTF pointer (tracing programs) rather than a raw one. */
+static __always_inline void count_bytes(struct sock *sk, __u64 bytes, enum direction dir, bool btf_sk)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tcptop_sock_flows *sf;
+	struct tcptop_flow_slot *f;
+	__u32 slot;
+	long s;
+
+	if (!wanted(sk, tgid, btf_sk))
+		return;
+
+	if (btf_sk) {
+		sf = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	} else {
+		__u64 key = (__u64)sk;
+
+		sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
+		if (!sf) {
+			struct tcptop_sock_flows empty = {};
+
+			bpf_map_update_elem(&sock_flows_by_ptr, &key, &empty, BPF_NOEXIST);
+			sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
+		}
+	}
+	if (!sf) {
+		count_lost(dir, bytes);
+		return;
+	}
+
+	s = slot_of(sf, sk, tgid);
+	if (s < 0) {
+		count_lost(dir, bytes);
+		return;
+	}
+	slot = s;
+	f = bpf_map_lookup_elem(&flows, &slot);
+	if (!f) {
+		count_lost(dir, bytes);
+		return;
+	}
+	if (dir == TX)
+		__sync_fetch_and_add(&f->tx_bytes, bytes);
+	else
+		__sync_fetch_and_add(&f->rx_bytes, bytes);
+}
+
+/* The socket is gone: its slots' counts are final, userspace may read and free them. */
+static __always_inline void close_flows(struct tcptop_sock_flows *sf)
+{
+	struct tcptop_flow_slot *f;
+	__u32 slot;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
+		__u64 e = sf->entry[i];
+
+		if (e == 0)
+			break;
+		slot = (__u32)e - 1;
+		f = bpf_map_lookup_elem(&flows, &slot);
+		if (f)
+			f->state = TCPTOP_SLOT_CLOSED;
+	}
+}
+
+/* 1. Tracepoints (Linux >= 6.3): stable ABI, fire after every socket send/receive incl. sendfile. */
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
+{
+	if (ret > 0 && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_bytes(sk, ret, TX, true);
+	return 0;
+}
+
+/* A peek leaves the bytes queued: they are counted when really read. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
+{
+	if (ret > 0 && !(flags & MSG_PEEK) && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_bytes(sk, ret, RX, true);
+	return 0;
+}
+
+/* Fires once per TCP socket when it is destroyed, after its last send or receive. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tp_destroy, struct sock *sk)
+{
+	struct tcptop_sock_flows *sf = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
+
+	if (sf) {
+		close_flows(sf);
+		bpf_sk_storage_delete(&sock_flows, sk);
+	}
+	return 0;
+}
+
+/* 2. fentry/fexit (BTF, >= 5.12 for the atomics used): fexit sees the bytes actually moved. */
+
+/* The return value, not the requested size, which overcounts partial sends (bcc #2440). */
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(fexit_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	if (ret > 0)
+		count_bytes(sk, ret, TX, true);
+	return 0;
+}
+
+/* sendfile and splice bypass tcp_sendmsg before Linux 6.5; loaded only where it exists. */
+SEC("fexit/tcp_sendpage")
+int BPF_PROG(fexit_sendpage, struct sock *sk, struct page *page, int offset, size_t size, int flags,
+	     int ret)
+{
+	if (ret > 0)
+		count_bytes(sk, ret, TX, true);
+	return 0;
+}
+
+/* tcp_recvmsg's signature changed twice; the addon loads the variant the kernel's BTF has. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(fexit_recvmsg4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
+{
+	if (ret > 0 && !(flags & MSG_PEEK))
+		count_bytes(sk, ret, RX, true);
+	return 0;
+}
+
+/* Linux 5.19 until addr_len was dropped. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(fexit_recvmsg5, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	if (ret > 0 && !(flags & MSG_PEEK))
+		count_bytes(sk, ret, RX, true);
+	return 0;
+}
+
+/* Before Linux 5.19, with the nonblock argument. */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	     int flags, int *addr_len, int ret)
+{
+	if (ret > 0 && !(flags & MSG_PEEK))
+		count_bytes(sk, ret, RX, true);
+	return 0;
+}
+
+/* Called for IPv4 and IPv6 sockets alike when the socket is destroyed. */
+SEC("fentry/tcp_v4_destroy_sock")
+int BPF_PROG(fentry_destroy, struct sock *sk)
+{
+	struct tcptop_sock_flows *sf = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
+
+	if (sf) {
+		close_flows(sf);
+		bpf_sk_storage_delete(&sock_flows, sk);
+	}
+	return 0;
+}
+
+/* 3. kprobes, the last resort: the entry remembers the socket per thread, the return counts. */
+
+static __always_inline void remember_call(void *inflight, struct sock *sk, __u32 flags)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct tcptop_inflight call = { .sk = (__u64)sk, .flags = flags };
+
+	bpf_map_update_elem(inflight, &tid, &call, BPF_ANY);
+}
+
+static __always_inline void finish_call(void *inflight, long ret, enum direction dir)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct tcptop_inflight *p = bpf_map_lookup_elem(inflight, &tid);
+	struct tcptop_inflight call;
+
+	if (!p) {
+		/* the entry could not be remembered (table full): the bytes are known, the flow is not */
+		if (ret > 0)
+			count_lost(dir, ret);
+		return;
+	}
+	call = *p;
+	bpf_map_delete_elem(inflight, &tid);
+	if (ret > 0 && !(call.flags & MSG_PEEK))
+		count_bytes((struct sock *)call.sk, ret, dir, false);
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(kprobe_sendmsg, struct sock *sk)
+{
+	remember_call(&inflight_send, sk, 0);
+	return 0;
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(kretprobe_sendmsg, int ret)
+{
+	finish_call(&inflight_send, ret, TX);
+	return 0;
+}
+
+/* sendfile and splice before Linux 6.5; loaded only where it exists. */
+SEC("kprobe/tcp_sendpage")
+int BPF_KPROBE(kprobe_sendpage, struct sock *sk)
+{
+	remember_call(&inflight_send, sk, 0);
+	return 0;
+}
+
+SEC("kretprobe/tcp_sendpage")
+int BPF_KRETPROBE(kretprobe_sendpage, int ret)
+{
+	finish_call(&inflight_send, ret, TX);
+	return 0;
+}
+
+/* Flags are the 4th argument since Linux 5.19; the addon loads the matching variant. */
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(kprobe_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags)
+{
+	remember_call(&inflight_recv, sk, flags);
+	return 0;
+}
+
+/* Before Linux 5.19 the nonblock argument came first. */
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(kprobe_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	       int flags)
+{
+	remember_call(&inflight_recv, sk, flags);
+	return 0;
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int BPF_KRETPROBE(kretprobe_recvmsg, int ret)
+{
+	finish_call(&inflight_recv, ret, RX);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_destroy_sock")
+int BPF_KPROBE(kprobe_destroy, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct tcptop_sock_flows *sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
+
+	if (sf) {
+		close_flows(sf);
+		bpf_map_delete_elem(&sock_flows_by_ptr, &key);
+	}
+	return 0;
+}

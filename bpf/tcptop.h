@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Structs shared by the kernel program and the addon: fixed-width types, explicit padding. */
+#ifndef TCPTOP_H
+#define TCPTOP_H
+
+#define TCPTOP_COMM_LEN 16
+
+/* Flow slots in the kernel's table; the addon may lower or raise it before load. */
+#define TCPTOP_DEFAULT_SLOTS 262144
+
+/* How many processes may share one socket before further ones go to the lost counters. */
+#define TCPTOP_PIDS_PER_SOCK 4
+
+/* Life of a slot: the kernel moves FREE -> ACTIVE -> CLOSED, userspace CLOSED -> FREE. */
+enum tcptop_slot_state {
+	TCPTOP_SLOT_FREE = 0,
+	TCPTOP_SLOT_ACTIVE = 1,
+	TCPTOP_SLOT_CLOSED = 2, /* socket destroyed: counts are final until userspace frees it */
+};
+
+/* What a flow is, written once when its slot is taken. Addresses in network byte order. */
+struct tcptop_flow_ident {
+	__u32 pid; /* tgid */
+	__u16 family; /* 4 or 6, by the socket's family */
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad0;
+	__u32 _pad1;
+	__u8 laddr[16]; /* IPv4 uses the first 4 bytes */
+	__u8 raddr[16];
+	char comm[TCPTOP_COMM_LEN];
+};
+
+/* One element of the mmapable flow table. Counters are cumulative since the slot was taken. */
+struct tcptop_flow_slot {
+	__u64 rx_bytes;
+	__u64 tx_bytes;
+	__u32 state; /* enum tcptop_slot_state */
+	__u32 gen; /* bumped each time the slot is taken, so a reader can tell reuse apart */
+	struct tcptop_flow_ident id;
+};
+
+/* Per socket (sk storage, or a hash keyed by the sock pointer for kprobes): (tgid << 32) | (slot + 1). */
+struct tcptop_sock_flows {
+	__u64 entry[TCPTOP_PIDS_PER_SOCK];
+};
+
+/* A kprobe entry waiting for its return, per thread. */
+struct tcptop_inflight {
+	__u64 sk;
+	__u32 flags;
+	__u32 _pad;
+};
+
+/* What the addon's read() returns: this header, then nrecords records. */
+struct tcptop_snapshot_header {
+	__u64 lost_events;
+	__u64 lost_rx_bytes;
+	__u64 lost_tx_bytes;
+	__u32 nrecords;
+	__u32 record_size;
+};
+
+struct tcptop_snapshot_record {
+	__u32 slot;
+	__u32 _pad;
+	struct tcptop_flow_slot flow;
+};
+
+#endif /* TCPTOP_H */
