@@ -100,17 +100,22 @@ export class CaptureReader {
       this.stmt('frames', `SELECT ${FRAME_COLUMNS} FROM frame WHERE seq BETWEEN ? AND ? ORDER BY seq`).iterate(fromSeq, toSeq),
     ) as IterableIterator<Row>;
     let prev: Frame | null = null;
-    for (;;) {
-      const next = this.guard(() => {
-        const n = it.next();
-        if (n.done) return null;
-        const f = toFrame(n.value);
-        if (prev && f.monoUs <= prev.monoUs) throw new Damage(`frames out of order: frame ${f.seq} is not later than frame ${prev.seq}`);
-        return f;
-      });
-      if (!next) return;
-      prev = next;
-      yield next;
+    try {
+      for (;;) {
+        const next = this.guard(() => {
+          const n = it.next();
+          if (n.done) return null;
+          const f = toFrame(n.value);
+          if (prev && f.monoUs <= prev.monoUs) throw new Damage(`frames out of order: frame ${f.seq} is not later than frame ${prev.seq}`);
+          return f;
+        });
+        if (!next) return;
+        prev = next;
+        yield next;
+      }
+    } finally {
+      // A consumer that stops early must release the statement, or the connection stays busy.
+      it.return?.();
     }
   }
 
@@ -151,12 +156,16 @@ export class CaptureReader {
       this.stmt('sampleRows', 'SELECT frame, flow, rx_bytes, tx_bytes FROM sample WHERE frame BETWEEN ? AND ? ORDER BY frame')
         .raw(true).iterate(fromSeq, toSeq),
     ) as IterableIterator<[number, number, number, number]>;
-    for (;;) {
-      const n = this.guard(() => it.next());
-      if (n.done) return;
-      const r = n.value;
-      if (!(r[2] >= 0 && r[3] >= 0)) throw this.damaged(`negative or non-numeric byte count in frame ${r[0]}`);
-      yield r;
+    try {
+      for (;;) {
+        const n = this.guard(() => it.next());
+        if (n.done) return;
+        const r = n.value;
+        if (!(r[2] >= 0 && r[3] >= 0)) throw this.damaged(`negative or non-numeric byte count in frame ${r[0]}`);
+        yield r;
+      }
+    } finally {
+      it.return?.();
     }
   }
 

@@ -49,6 +49,8 @@ export function resolveBound(spec: TimeSpec, span: Span, zone: DisplayZone): Bou
 export function resolveRange(reader: CaptureReader, span: Span, zone: DisplayZone, from?: TimeSpec, to?: TimeSpec): SeqRange {
   const lo = from ? resolveBound(from, span, zone) : null;
   const hi = to ? resolveBound(to, span, zone) : null;
+  // "--to 14:05:07" means up to the end of that second, the frames a clock shows as 14:05:07.
+  if (hi && to && (to.kind === 'clock' || (to.kind === 'date' && to.ms === 0))) hi.us += 999_999;
   if (lo && hi && lo.clock === hi.clock && lo.us > hi.us) {
     throw new UsageError(`--from ${describe(lo, zone)} is after --to ${describe(hi, zone)}`);
   }
