@@ -1,0 +1,241 @@
+// The kernel probe: the only module that loads the native addon (package tcptop-bpf).
+// Checks options, tries the probe chain, and turns the addon's errors into one-line messages.
+import * as fs from 'node:fs';
+import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from './counters';
+import type { Drain, FlowDelta } from './counters';
+
+export type { Drain, FlowDelta };
+
+export type ProbeKind = 'tracepoint' | 'fentry' | 'kprobe';
+
+export interface ProbeOptions {
+  probe: ProbeKind | 'auto';
+  /** Count only this process (tgid). */
+  pid?: number;
+  /** Count only sockets of this family. */
+  family?: 4 | 6;
+  /** Count only processes in this cgroup v2 directory or below it. */
+  cgroupPath?: string;
+}
+
+export interface Probe {
+  readonly kind: ProbeKind;
+  drain(): Drain;
+  close(): void;
+}
+
+/** Why a probe could not be opened; message is one line: `operation: cause (remedy)`. */
+export class ProbeError extends Error {
+  code: string;
+  errno?: number;
+  op: string;
+  /** libbpf's first warning, where there was one (verifier and loader details). */
+  detail?: string;
+  /** The message without its remedy: `operation: cause`. */
+  readonly reason: string;
+
+  constructor(op: string, cause: string, remedy: string | undefined, code: string, errno?: number) {
+    const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+    super(oneLine(`${op}: ${cause}${remedy ? ` (${remedy})` : ''}`));
+    this.name = 'ProbeError';
+    this.reason = oneLine(`${op}: ${cause}`);
+    this.op = op;
+    this.code = code;
+    if (errno !== undefined) this.errno = errno;
+  }
+}
+
+/** The chain `auto` tries, in order. */
+export const PROBE_CHAIN: readonly ProbeKind[] = ['tracepoint', 'fentry', 'kprobe'];
+
+const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const BUILD_HINT = 'install clang, libbpf-dev and bpftool, then run npm rebuild tcptop-bpf';
+const PRIVILEGE_HINT = 'run as root, or grant CAP_BPF and CAP_PERFMON';
+
+type Handle = object;
+interface Addon {
+  open(kind: ProbeKind, pid: number, family: number, cgroupPath: string | null, maxSlots: number): Handle;
+  attach(handle: Handle): ProbeKind;
+  read(handle: Handle): Buffer;
+  close(handle: Handle): void;
+  headerSize: number;
+  recordSize: number;
+  defaultSlots: number;
+}
+/** What the addon throws: message `op: strerror`, plus these. */
+interface AddonError extends Error {
+  code: string;
+  errno: number;
+  op: string;
+  detail?: string;
+}
+
+let addon: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (addon) return addon;
+  let loaded: Addon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('tcptop-bpf') as Addon;
+  } catch (err) {
+    throw addonLoadError(err as NodeJS.ErrnoException);
+  }
+  if (loaded.headerSize !== HEADER_SIZE || loaded.recordSize !== RECORD_SIZE) {
+    throw new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+  }
+  addon = loaded;
+  return loaded;
+}
+
+/** The error for an addon that would not load: not built, or built but its libraries are missing. */
+export function addonLoadError(err: NodeJS.ErrnoException): ProbeError {
+  if (err.code === 'MODULE_NOT_FOUND') return new ProbeError('load bpf addon', 'not built', BUILD_HINT, 'ENOENT');
+  const first = String(err.message).split('\n')[0];
+  return new ProbeError('load bpf addon', lowerFirst(first), `install libbpf1 and libelf1, or ${BUILD_HINT}`, err.code ?? 'EINVAL');
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** Whether this process may load and attach tracing programs (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON). */
+function privileged(): boolean {
+  try {
+    const line = fs.readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*([0-9a-f]+)$/m);
+    if (!line) return process.getuid?.() === 0;
+    const caps = BigInt(`0x${line[1]}`);
+    const has = (bit: number) => (caps >> BigInt(bit)) & 1n;
+    return has(21) === 1n || (has(38) === 1n && has(39) === 1n);
+  } catch {
+    return process.getuid?.() === 0;
+  }
+}
+
+function cgroup2Mount(): string | undefined {
+  try {
+    for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const [, dir, type] = line.split(' ');
+      if (type === 'cgroup2') return dir;
+    }
+  } catch {
+    // no /proc: the hint below goes without a path
+  }
+  return undefined;
+}
+
+function validate(opts: ProbeOptions): void {
+  const bad = (what: string, remedy: string) => new ProbeError('open probe', what, remedy, 'EINVAL');
+  if (opts.probe !== 'auto' && !PROBE_CHAIN.includes(opts.probe)) {
+    throw bad(`unknown probe ${JSON.stringify(opts.probe)}`, 'use auto, tracepoint, fentry or kprobe');
+  }
+  if (opts.pid !== undefined && !(Number.isInteger(opts.pid) && opts.pid > 0 && opts.pid < 2 ** 31)) {
+    throw bad(`invalid pid ${String(opts.pid)}`, 'give a process id above 0');
+  }
+  if (opts.family !== undefined && opts.family !== 4 && opts.family !== 6) {
+    throw bad(`invalid family ${String(opts.family)}`, 'use 4 or 6');
+  }
+  if (opts.cgroupPath !== undefined) {
+    const path = opts.cgroupPath;
+    const mount = cgroup2Mount();
+    const remedy = `give a directory under the cgroup2 mount${mount ? ` ${mount}` : ''}`;
+    let isCgroup2Dir = false;
+    try {
+      isCgroup2Dir = fs.statSync(path).isDirectory() && fs.statfsSync(path).type === CGROUP2_SUPER_MAGIC;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new ProbeError(`open cgroup ${path}`, e.code === 'ENOENT' ? 'no such directory' : lowerFirst(e.message), remedy, e.code ?? 'EINVAL', e.errno === undefined ? undefined : -e.errno);
+    }
+    if (!isCgroup2Dir) throw new ProbeError(`open cgroup ${path}`, 'not a cgroup v2 directory', remedy, 'ENOTDIR');
+  }
+}
+
+/** Why one probe kind failed, in the words of the operation that failed. */
+function explain(err: AddonError, kind: ProbeKind): ProbeError {
+  const cause = err.message.startsWith(`${err.op}: `) ? err.message.slice(err.op.length + 2).toLowerCase() : err.message;
+  let out: ProbeError;
+  if (err.op.startsWith('find tracepoint')) {
+    out = new ProbeError(err.op, 'not in this kernel', 'needs linux 6.3 or later; try --probe fentry or kprobe', err.code, err.errno);
+  } else if (err.op.startsWith('find kernel function')) {
+    out = new ProbeError(err.op, "not in the kernel's btf", 'try --probe tracepoint', err.code, err.errno);
+  } else if (err.op === 'read kernel btf') {
+    out = new ProbeError(err.op, 'no kernel btf', 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y', err.code, err.errno);
+  } else if ((err.code === 'EPERM' || err.code === 'EACCES') && !privileged()) {
+    out = new ProbeError(err.op, cause, PRIVILEGE_HINT, err.code, err.errno);
+  } else if (err.code === 'EPERM' && err.op.startsWith('load')) {
+    out = new ProbeError(err.op, cause, `this kernel refuses ${kind} programs even to root; use --probe auto`, err.code, err.errno);
+  } else if (err.code === 'EACCES' && err.op.startsWith('load')) {
+    out = new ProbeError(err.op, 'rejected by the verifier', 'TCPTOP_BPF_DEBUG=1 prints its log', err.code, err.errno);
+  } else if (kind === 'kprobe' && err.op.startsWith('attach') && err.code === 'ENOENT') {
+    out = new ProbeError(err.op, cause, 'this kernel has no kprobes, or cannot probe that function; use --probe auto', err.code, err.errno);
+  } else if (err.code === 'ENOMEM' || err.code === 'E2BIG') {
+    out = new ProbeError(err.op, cause, 'the flow table did not fit in kernel memory', err.code, err.errno);
+  } else {
+    out = new ProbeError(err.op, cause, undefined, err.code ?? 'EINVAL', err.errno);
+  }
+  if (err.detail) out.detail = err.detail;
+  return out;
+}
+
+function isAddonError(err: unknown): err is AddonError {
+  return err instanceof Error && typeof (err as AddonError).op === 'string' && typeof (err as AddonError).code === 'string';
+}
+
+class KernelProbe implements Probe {
+  private readonly counters = new FlowCounters();
+  private open = true;
+
+  constructor(
+    private readonly bpf: Addon,
+    private readonly handle: Handle,
+    readonly kind: ProbeKind,
+  ) {}
+
+  drain(): Drain {
+    if (!this.open) throw new ProbeError('read flows', 'probe is closed', undefined, 'EBADF');
+    return this.counters.apply(this.bpf.read(this.handle));
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.bpf.close(this.handle);
+  }
+}
+
+function tryKind(bpf: Addon, kind: ProbeKind, opts: ProbeOptions): Probe {
+  let handle: Handle | undefined;
+  try {
+    handle = bpf.open(kind, opts.pid ?? 0, opts.family ?? 0, opts.cgroupPath ?? null, bpf.defaultSlots);
+    const attached = bpf.attach(handle);
+    return new KernelProbe(bpf, handle, attached);
+  } catch (err) {
+    if (handle) bpf.close(handle);
+    if (isAddonError(err)) throw explain(err, kind);
+    throw err;
+  }
+}
+
+/** Opens and attaches a probe: the one asked for, or for 'auto' the first of the chain that works. */
+export function openProbe(opts: ProbeOptions): Probe {
+  validate(opts);
+  const bpf = loadAddon();
+  if (!fs.existsSync(KERNEL_BTF)) {
+    throw new ProbeError('load bpf program', `no kernel btf (${KERNEL_BTF} is missing)`, 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y', 'ENOENT');
+  }
+  if (opts.probe !== 'auto') return tryKind(bpf, opts.probe, opts);
+
+  const failures: string[] = [];
+  for (const kind of PROBE_CHAIN) {
+    try {
+      return tryKind(bpf, kind, opts);
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err;
+      // without privileges every kind fails alike: say so rather than list three refusals
+      if ((err.code === 'EPERM' || err.code === 'EACCES') && !privileged()) throw err;
+      failures.push(`${kind}: ${err.reason}`);
+    }
+  }
+  throw new ProbeError('open probe', 'no probe available', failures.join('; '), 'ENOTSUP');
+}
