@@ -1,10 +1,12 @@
 // The tcptop command line: registers each command; each lives in its own module.
 import { buildProgram, run } from './cli/program';
+import { recordCommand } from './record/command';
+import { liveCommand } from './record/live-command';
 import { infoCommand } from './replay/info-command';
 import { replayCommand } from './replay/command';
 
 export async function main(argv: string[]): Promise<number> {
-  return run(buildProgram(null, [replayCommand, infoCommand]), argv);
+  return run(buildProgram(liveCommand, [recordCommand, replayCommand, infoCommand]), argv);
 }
 
 if (require.main === module) {

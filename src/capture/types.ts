@@ -70,3 +70,21 @@ export interface FlowBytes extends FlowKey {
   rxBytes: number;
   txBytes: number;
 }
+
+/** Adds up the bytes of the same flow across lists. */
+export function sumFlows(lists: readonly (readonly FlowBytes[])[]): FlowBytes[] {
+  const byKey = new Map<string, FlowBytes>();
+  for (const list of lists) {
+    for (const f of list) {
+      const key = flowKeyString(f);
+      const seen = byKey.get(key);
+      if (seen) {
+        seen.rxBytes += f.rxBytes;
+        seen.txBytes += f.txBytes;
+      } else {
+        byKey.set(key, { ...f });
+      }
+    }
+  }
+  return [...byKey.values()];
+}

@@ -44,6 +44,8 @@ export function buildProgram(root: CommandSpec<any> | null, commands: CommandSpe
   program.showHelpAfterError('(run with --help for usage)');
   program.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tcptop: ')) });
   program.exitOverride();
+  // The root command (live) has options of the same names as the subcommands': each command parses its own.
+  program.enablePositionalOptions();
   if (root) configure(program, root);
   else program.description('top for TCP, with a memory: record, replay and report per-flow TCP throughput');
   for (const spec of commands) {

@@ -1,5 +1,5 @@
 // Turning a capture's frames into the views a replay prints: filter, re-bin, sum. Plain data in and out.
-import { flowKeyString, type Family, type FlowBytes, type Frame } from '../capture/types';
+import { sumFlows, type Family, type FlowBytes, type Frame } from '../capture/types';
 import { UsageError } from '../errors';
 
 export interface FlowFilter {
@@ -59,22 +59,4 @@ function toBin(group: FrameFlows[]): Bin {
     intervalUs: group.reduce((sum, g) => sum + g.frame.intervalUs, 0),
     flows: group.length === 1 ? group[0].flows : sumFlows(group.map((g) => g.flows)),
   };
-}
-
-/** Adds up the bytes of the same flow across lists. */
-export function sumFlows(lists: readonly (readonly FlowBytes[])[]): FlowBytes[] {
-  const byKey = new Map<string, FlowBytes>();
-  for (const list of lists) {
-    for (const f of list) {
-      const key = flowKeyString(f);
-      const seen = byKey.get(key);
-      if (seen) {
-        seen.rxBytes += f.rxBytes;
-        seen.txBytes += f.txBytes;
-      } else {
-        byKey.set(key, { ...f });
-      }
-    }
-  }
-  return [...byKey.values()];
 }

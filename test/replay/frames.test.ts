@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FlowBytes, Frame } from '../../src/capture/types';
 import { UsageError } from '../../src/errors';
-import { rebin, rebinFactor, sumFlows } from '../../src/replay/frames';
+import { sumFlows } from '../../src/capture/types';
+import { rebin, rebinFactor } from '../../src/replay/frames';
 
 const flow = (lport: number, rx: number, tx: number): FlowBytes =>
   ({ pid: 1, comm: 'c', family: 4, laddr: '127.0.0.1', lport, raddr: '127.0.0.1', rport: 80, rxBytes: rx, txBytes: tx });

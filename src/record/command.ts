@@ -1,0 +1,161 @@
+// `tcptop record`: attach the probe and write one frame per interval into a capture file until the
+// duration or count is reached, or until SIGINT/SIGTERM (which keep the interval in progress).
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import type { CaptureHeader } from '../capture/meta';
+import { sumFlows } from '../capture/types';
+import { CaptureWriter } from '../capture/writer';
+import { parseCount, parseDuration, parseInterval, parseRows, parseChoice } from '../cli/parse';
+import { toolVersion } from '../cli/program';
+import { write } from '../cli/output';
+import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
+import { CaptureError, TcptopError } from '../errors';
+import { clockOf } from '../time/zone';
+import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
+import { grouped, humanBytes, humanDuration } from '../view/units';
+import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
+import { runIntervals } from './loop';
+import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
+import { Sampler } from './sampler';
+
+export interface RecordOptions extends ProbeCliOptions {
+  output?: string;
+  interval: number;
+  duration?: number;
+  count?: number;
+  force?: boolean;
+  live?: boolean;
+  noclear?: boolean;
+  nosummary?: boolean;
+  rows?: number;
+  sort: SortKey;
+  status?: boolean;
+}
+
+/** tcptop-web-1-20261126-083127.db, in the recorder's local time. */
+export function defaultCaptureName(hostname: string, at: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${at.getFullYear()}${two(at.getMonth() + 1)}${two(at.getDate())}-${two(at.getHours())}${two(at.getMinutes())}${two(at.getSeconds())}`;
+  return `tcptop-${hostname.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.db`;
+}
+
+export const recordCommand: CommandSpec<RecordOptions> = {
+  name: 'record',
+  summary: 'attach the eBPF probe and record per-flow TCP bytes and the load average into a capture file',
+  args: [],
+  options: [
+    { flags: '-o, --output <file>', description: 'capture file to create (default: tcptop-<host>-<YYYYmmdd-HHMMSS>.db here)' },
+    { flags: '-i, --interval <seconds>', description: 'seconds per frame', parse: parseInterval('-i/--interval'), defaultValue: 1 },
+    { flags: '-d, --duration <time>', description: 'stop after this long (90, 30s, 5m, 1h)', parse: parseDuration('-d/--duration'), conflicts: ['count'] },
+    { flags: '-c, --count <frames>', description: 'stop after this many frames', parse: parseCount('-c/--count'), conflicts: ['duration'] },
+    ...PROBE_OPTIONS,
+    { flags: '--force', description: 'replace the output file if it exists' },
+    { flags: '--live', description: 'also show the classic tcptop view while recording' },
+    VIEW_OPTIONS.noclear,
+    VIEW_OPTIONS.nosummary,
+    { flags: '-r, --rows <rows>', description: 'with --live: at most this many rows per section', parse: parseRows('-r/--rows') },
+    { flags: '-s, --sort <key>', description: `with --live: sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+    { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
+  ],
+  examples: [
+    'tcptop record -o incident.db                 # until Ctrl-C, 1 second frames',
+    'tcptop record -o incident.db -d 10m -i 5     # ten minutes of 5 second frames',
+    'tcptop record -o api.db -p 181 -4            # IPv4 of process 181 only',
+    'tcptop record -o web.db --cgroup /sys/fs/cgroup/system.slice/nginx.service',
+    'tcptop record -o incident.db --live -C       # record and watch the classic view',
+  ],
+  async run(_args, opts) {
+    const host = hostInfo();
+    const file = opts.output ?? defaultCaptureName(host.hostname, new Date());
+    // Refuse a taken name before attaching anything.
+    if (!opts.force && fs.existsSync(file)) throw new CaptureError(file, 'file exists (choose another name, or use --force to replace it)', 1);
+    const intervalUs = Math.round(opts.interval * 1e6);
+    const probe = attach(opts);
+    const startMono = monoUs();
+    let writer: CaptureWriter | null = null;
+    try {
+      const header: CaptureHeader = {
+        toolVersion: toolVersion(),
+        hostname: host.hostname,
+        kernelRelease: host.kernelRelease,
+        bootId: host.bootId,
+        startWallUs: wallUs(),
+        tzOffsetMinutes: host.tzOffsetMinutes,
+        timeZone: host.timeZone,
+        intervalUs,
+        probe: probe.kind,
+        commandLine: ['tcptop', ...process.argv.slice(2)],
+        filters: filtersOf(opts),
+      };
+      const w = (writer = CaptureWriter.create(file, header, { force: opts.force }));
+      process.stderr.write(`tcptop: recording to ${file} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
+      const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
+      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      if (opts.live) await write(banner(opts.interval));
+
+      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);
+      await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
+        try {
+          w.append(s.frame, s.flows);
+        } catch (err) {
+          throw writeError(file, w.frames, err);
+        }
+        status?.update(s.frame.monoUs - startMono, w, s.flows);
+        if (opts.live) {
+          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: sumFlows([s.flows]) }, view));
+        }
+      });
+      status?.end();
+      w.close(true, wallUs());
+      writer = null;
+      process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${file}\n`);
+    } finally {
+      probe.close();
+      if (writer) {
+        try {
+          writer.close(false);
+        } catch {
+          // the file keeps every committed frame; a failed close (disk full) changes nothing in it
+        }
+      }
+    }
+  },
+};
+
+/** A write failure as the user should hear it: what happened, what is kept. */
+function writeError(file: string, frames: number, err: unknown): TcptopError {
+  const code = err instanceof Database.SqliteError ? err.code : (err as NodeJS.ErrnoException).code;
+  const kept = `the ${grouped(frames)} frames written before are kept`;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return new CaptureError(file, `disk full: recording stopped (${kept})`, 1);
+  if (code?.startsWith('SQLITE_IOERR')) return new CaptureError(file, `write failed (${code}): recording stopped (${kept})`, 1);
+  return new CaptureError(file, `write failed: ${(err as Error).message}: recording stopped (${kept})`, 1);
+}
+
+/** The one-line status a person watching the terminal sees, redrawn in place each frame. */
+class StatusLine {
+  private rx = 0;
+  private tx = 0;
+
+  constructor(private readonly file: string) {}
+
+  update(elapsedUs: number, w: CaptureWriter, flows: { rxBytes: number; txBytes: number }[]): void {
+    for (const f of flows) {
+      this.rx += f.rxBytes;
+      this.tx += f.txBytes;
+    }
+    let size = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        size += fs.statSync(this.file + suffix).size;
+      } catch {
+        // the WAL comes and goes with checkpoints
+      }
+    }
+    process.stderr.write(`\r\x1b[K${humanDuration(elapsedUs)}  ${grouped(w.frames)} frames  ${grouped(w.flows)} flows  ` +
+      `rx ${humanBytes(this.rx)}  tx ${humanBytes(this.tx)}  file ${humanBytes(size)}`);
+  }
+
+  end(): void {
+    process.stderr.write('\n');
+  }
+}

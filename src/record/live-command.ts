@@ -1,0 +1,57 @@
+// `tcptop` with no command: the classic live tool. Same probe as record, same view code as replay.
+import { parseChoice, parseCount, parseInterval, parseRows } from '../cli/parse';
+import { write } from '../cli/output';
+import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
+import { sumFlows } from '../capture/types';
+import { clockOf } from '../time/zone';
+import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
+import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
+import { runIntervals } from './loop';
+import { attach, PROBE_OPTIONS, type ProbeCliOptions } from './options';
+import { Sampler } from './sampler';
+
+export interface LiveOptions extends ProbeCliOptions {
+  noclear?: boolean;
+  nosummary?: boolean;
+  rows?: number;
+  sort: SortKey;
+}
+
+export const liveCommand: CommandSpec<LiveOptions> = {
+  name: 'tcptop',
+  summary: 'Summarize TCP send/recv throughput by host. Top for TCP. With a memory: see the record, replay and report commands.',
+  args: [
+    { name: '[interval]', description: 'interval between updates, seconds (default 1)', parse: parseInterval('interval') },
+    { name: '[count]', description: 'number of interval summaries (default: until Ctrl-C)', parse: parseCount('count') },
+  ],
+  options: [
+    VIEW_OPTIONS.noclear,
+    VIEW_OPTIONS.nosummary,
+    ...PROBE_OPTIONS,
+    { flags: '-r, --rows <rows>', description: 'at most this many rows per section', parse: parseRows('-r/--rows') },
+    { flags: '-s, --sort <key>', description: `sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+  ],
+  examples: [
+    'tcptop             # summarize TCP throughput by active sessions, 1 second refresh',
+    'tcptop -C 5        # don\'t clear the screen (rolling output), and 5 second summaries',
+    'tcptop -Cp 181     # trace PID 181 only, and don\'t clear the screen',
+    'tcptop record -o incident.db   # keep it: record to a capture, replay it later anywhere',
+  ],
+  async run(args, opts) {
+    const [interval = 1, count] = args as [number | undefined, number | undefined];
+    const host = hostInfo();
+    const zone = { timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes };
+    const probe = attach(opts);
+    try {
+      const start = monoUs();
+      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, start);
+      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      await write(banner(interval));
+      await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
+        await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: sumFlows([s.flows]) }, view));
+      });
+    } finally {
+      probe.close();
+    }
+  },
+};

@@ -1,0 +1,43 @@
+// The interval loop shared by `record` and the live tool: wake on the monotonic deadlines, sample, hand the
+// frame on; on SIGINT/SIGTERM end the interval in progress early so its bytes are kept, then return.
+import { monoUs } from './host';
+import { deadline, isLast, type Sample, type Sampler, type StopRule } from './sampler';
+
+export type Ending = 'complete' | 'signal';
+
+export async function runIntervals(
+  sampler: Sampler,
+  startMonoUs: number,
+  intervalUs: number,
+  stop: StopRule,
+  onSample: (s: Sample, k: number) => void | Promise<void>,
+): Promise<Ending> {
+  let signalled = false;
+  let wake: (() => void) | null = null;
+  const onSignal = () => {
+    signalled = true;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for (let k = 1; ; k++) {
+      const due = deadline(startMonoUs, intervalUs, k, stop);
+      while (!signalled) {
+        const left = due - monoUs();
+        if (left <= 0) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, Math.ceil(left / 1000));
+        });
+        wake = null;
+      }
+      await onSample(sampler.sample(), k);
+      if (signalled) return 'signal';
+      if (isLast(startMonoUs, intervalUs, k, stop)) return 'complete';
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
