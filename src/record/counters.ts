@@ -19,12 +19,6 @@ export const HEADER_SIZE = 32;
 export const RECORD_SIZE = 96;
 const SLOT_CLOSED = 2;
 
-interface SlotCounts {
-  gen: number;
-  rx: number;
-  tx: number;
-}
-
 /** A u64 as a number: exact below 2^53, which byte counters do not reach. */
 function u64(view: DataView, offset: number): number {
   return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
@@ -59,13 +53,12 @@ export function formatAddress(family: Family, bytes: Uint8Array): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }
 
-function readKey(view: DataView, bytes: Uint8Array, at: number): FlowKey {
+function readKey(view: DataView, bytes: Buffer, at: number): FlowKey {
   const family: Family = view.getUint16(at + 36, true) === 6 ? 6 : 4;
-  const comm = bytes.subarray(at + 80, at + 96);
-  const nul = comm.indexOf(0);
+  const nul = bytes.indexOf(0, at + 80);
   return {
     pid: view.getUint32(at + 32, true),
-    comm: Buffer.from(comm.subarray(0, nul < 0 ? comm.length : nul)).toString('utf8'),
+    comm: bytes.toString('utf8', at + 80, nul < 0 || nul > at + 96 ? at + 96 : nul),
     family,
     laddr: formatAddress(family, bytes.subarray(at + 48, at + 64)),
     lport: view.getUint16(at + 38, true),
@@ -74,23 +67,44 @@ function readKey(view: DataView, bytes: Uint8Array, at: number): FlowKey {
   };
 }
 
-function keyId(k: FlowKey): string {
-  return `${k.pid}\0${k.comm}\0${k.family}\0${k.laddr}\0${k.lport}\0${k.raddr}\0${k.rport}`;
+interface KnownFlow {
+  key: FlowKey;
+  id: string;
 }
 
 /**
  * Turns successive snapshots of cumulative counters into deltas. A slot seen CLOSED holds its
  * final counts and is forgotten (the addon has freed it); a slot whose generation changed was
  * reused, so its counts start from zero. Slots of one flow key (e.g. two sockets a process opened
- * in turn to the same peer and port) add up to one flow.
+ * in turn to the same peer and port) add up to one flow. State is kept per slot index in typed
+ * arrays: a read of 100,000 slots must stay cheap.
  */
 export class FlowCounters {
-  private readonly slots = new Map<number, SlotCounts>();
+  private gen = new Uint32Array(0);
+  private rx = new Float64Array(0);
+  private tx = new Float64Array(0);
+  /** The decoded key of each slot seen, undefined for slots not in use. */
+  private keys: (KnownFlow | undefined)[] = [];
   private lostEvents = 0;
   private lostRx = 0;
   private lostTx = 0;
 
+  private reserve(slot: number): void {
+    if (slot < this.gen.length) return;
+    let size = Math.max(1024, this.gen.length);
+    while (size <= slot) size *= 2;
+    const grow = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    this.gen = grow(this.gen, (n) => new Uint32Array(n));
+    this.rx = grow(this.rx, (n) => new Float64Array(n));
+    this.tx = grow(this.tx, (n) => new Float64Array(n));
+  }
+
   apply(snapshot: Uint8Array): Drain {
+    const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     const count = view.getUint32(24, true);
     const recordSize = view.getUint32(28, true);
@@ -105,23 +119,33 @@ export class FlowCounters {
       const tx = u64(view, at + 16);
       const closed = view.getUint32(at + 24, true) === SLOT_CLOSED;
       const gen = view.getUint32(at + 28, true);
+      this.reserve(slot);
 
-      const prev = this.slots.get(slot);
-      const same = prev !== undefined && prev.gen === gen && prev.rx <= rx && prev.tx <= tx;
-      const rxDelta = same ? rx - prev.rx : rx;
-      const txDelta = same ? tx - prev.tx : tx;
-      if (closed) this.slots.delete(slot);
-      else this.slots.set(slot, { gen, rx, tx });
-      if (rxDelta === 0 && txDelta === 0) continue;
+      let known = this.keys[slot];
+      const same = known !== undefined && this.gen[slot] === gen && this.rx[slot] <= rx && this.tx[slot] <= tx;
+      const rxDelta = same ? rx - this.rx[slot] : rx;
+      const txDelta = same ? tx - this.tx[slot] : tx;
+      if (!same) {
+        const key = readKey(view, bytes, at);
+        known = { key, id: `${key.pid}\0${key.comm}\0${key.family}\0${key.laddr}\0${key.lport}\0${key.raddr}\0${key.rport}` };
+      }
+      if (closed) {
+        this.keys[slot] = undefined;
+      } else {
+        this.keys[slot] = known;
+        this.gen[slot] = gen;
+        this.rx[slot] = rx;
+        this.tx[slot] = tx;
+      }
+      if ((rxDelta === 0 && txDelta === 0) || known === undefined) continue;
 
-      const key = readKey(view, snapshot, at);
-      const id = keyId(key);
-      const flow = byKey.get(id);
+      const flow = byKey.get(known.id);
       if (flow) {
         flow.rxBytes += rxDelta;
         flow.txBytes += txDelta;
       } else {
-        byKey.set(id, { ...key, rxBytes: rxDelta, txBytes: txDelta });
+        const k = known.key;
+        byKey.set(known.id, { pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr, rport: k.rport, rxBytes: rxDelta, txBytes: txDelta });
       }
     }
 

@@ -1,0 +1,383 @@
+// Kernel tests of the probe: real loopback traffic of known sizes, exact byte counts per flow.
+// They skip (saying why) where BPF cannot run, except with CI=true, where they must run.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openProbe, ProbeError } from '../src/record/probe';
+import type { Drain, FlowDelta, Probe } from '../src/record/probe';
+import { nodeClient, payload, peekingClient, sendfileClient, startServer, streamingPeer, transfer } from './helpers/traffic';
+import type { End } from './helpers/traffic';
+
+function bpfUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not linux';
+  if (process.getuid?.() !== 0) return 'not root (the probe needs CAP_BPF and CAP_PERFMON)';
+  try {
+    require('tcptop-bpf');
+  } catch {
+    return 'the tcptop-bpf addon is not built (npm rebuild tcptop-bpf)';
+  }
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
+  return undefined;
+}
+
+const unavailable = bpfUnavailable();
+const skip = unavailable !== undefined && process.env.CI !== 'true' ? unavailable : false;
+const kernel = { skip };
+const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
+
+test('bpf is available where CI runs the kernel tests', { skip: process.env.CI === 'true' ? false : 'not CI' }, () => {
+  assert.equal(unavailable, undefined, `kernel tests cannot run: ${unavailable}`);
+});
+
+/** Flows of all drains added up per flow key. */
+function total(drains: Drain[]): FlowDelta[] {
+  const sum = new Map<string, FlowDelta>();
+  for (const d of drains) {
+    for (const f of d.flows) {
+      const id = JSON.stringify([f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport]);
+      const s = sum.get(id);
+      if (s) {
+        s.rxBytes += f.rxBytes;
+        s.txBytes += f.txBytes;
+      } else sum.set(id, { ...f });
+    }
+  }
+  return [...sum.values()];
+}
+
+/** The one flow of this end (by its ports and addresses). */
+function flowOf(flows: FlowDelta[], end: End): FlowDelta {
+  const found = flows.filter((f) => f.lport === end.lport && f.rport === end.rport && f.laddr === end.laddr && f.raddr === end.raddr);
+  assert.equal(found.length, 1, `expected one flow for ${end.laddr}:${end.lport} -> ${end.raddr}:${end.rport}, got ${JSON.stringify(found)}`);
+  return found[0];
+}
+
+function hasEnd(flows: FlowDelta[], end: End): boolean {
+  return flows.some((f) => f.lport === end.lport && f.rport === end.rport);
+}
+
+async function withProbe(opts: Parameters<typeof openProbe>[0], body: (p: Probe) => Promise<void>): Promise<void> {
+  const probe = openProbe(opts);
+  try {
+    await body(probe);
+  } finally {
+    probe.close();
+  }
+}
+
+test('auto attaches the tracepoints on Linux >= 6.3', kernel, async () => {
+  const [major, minor] = os.release().split('.').map(Number);
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    if (major > 6 || (major === 6 && minor >= 3)) assert.equal(probe.kind, 'tracepoint');
+    else assert.notEqual(probe.kind, 'tracepoint');
+  });
+});
+
+/** Both ends of a connection made in this process, with exact bytes both ways. */
+async function checkTransfer(
+  opts: Parameters<typeof transfer>[0],
+  family: { client: 4 | 6; server: 4 | 6 },
+  addrs?: { client: [string, string]; server: [string, string] },
+): Promise<void> {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    probe.drain();
+    const t = await transfer(opts);
+    const flows = probe.drain().flows;
+    const client = { ...self, family: family.client, ...t.client, rxBytes: opts.down, txBytes: opts.up };
+    const server = { ...self, family: family.server, ...t.server, rxBytes: opts.up, txBytes: opts.down };
+    if (addrs) {
+      assert.deepEqual([t.client.laddr, t.client.raddr], addrs.client);
+      assert.deepEqual([t.server.laddr, t.server.raddr], addrs.server);
+    }
+    assert.deepEqual(flowOf(flows, t.client), client);
+    assert.deepEqual(flowOf(flows, t.server), server);
+  });
+}
+
+test('IPv4: exact bytes both ways at both ends, with pid and comm', kernel, () =>
+  checkTransfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 100_000, down: 12_345 }, { client: 4, server: 4 }, {
+    client: ['127.0.0.1', '127.0.0.1'],
+    server: ['127.0.0.1', '127.0.0.1'],
+  }),
+);
+
+test('IPv6 on ::1', kernel, () =>
+  checkTransfer({ listen: '::1', connect: '::1', up: 54_321, down: 1_000_000 }, { client: 6, server: 6 }, {
+    client: ['::1', '::1'],
+    server: ['::1', '::1'],
+  }),
+);
+
+test('dual-stack server: its end of an IPv4 connection is IPv6 with mapped addresses', kernel, () =>
+  checkTransfer({ listen: '::', connect: '127.0.0.1', up: 7_777, down: 88_888 }, { client: 4, server: 6 }, {
+    client: ['127.0.0.1', '127.0.0.1'],
+    server: ['::ffff:127.0.0.1', '::ffff:127.0.0.1'],
+  }),
+);
+
+test('several local addresses: 127.0.0.2 to 127.0.0.3', kernel, () =>
+  checkTransfer({ listen: '127.0.0.3', connect: '127.0.0.3', localAddress: '127.0.0.2', up: 3_000, down: 40_000 }, { client: 4, server: 4 }, {
+    client: ['127.0.0.2', '127.0.0.3'],
+    server: ['127.0.0.3', '127.0.0.2'],
+  }),
+);
+
+test('several processes: each child flow carries its own pid and comm', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    const server = await startServer('127.0.0.1', 2_000);
+    try {
+      probe.drain();
+      const peers = [nodeClient('tcptop-peer-a', '127.0.0.1', server.port, 11_111), nodeClient('tcptop-peer-b', '127.0.0.1', server.port, 22_222)];
+      for (const p of peers) p.go();
+      const reports = await Promise.all(peers.map((p) => p.result));
+      const accepted = await Promise.all(server.accepted);
+      const flows = probe.drain().flows;
+      peers.forEach((peer, i) => {
+        const r = reports[i];
+        const { sent, received, ...end } = r;
+        assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: peer.comm, family: 4, ...end, rxBytes: received, txBytes: sent });
+        assert.deepEqual([sent, received], [[11_111, 22_222][i], 2_000]);
+        const mine = accepted.find((a) => a.end.rport === r.lport)!;
+        assert.deepEqual(flowOf(flows, mine.end), { ...self, family: 4, ...mine.end, rxBytes: sent, txBytes: 2_000 });
+      });
+      assert.notEqual(peers[0].pid, peers[1].pid);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test('a connection that opens, transfers and closes between two drains shows in the next one only', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    probe.drain();
+    const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 4_096, down: 5 });
+    await new Promise((r) => setTimeout(r, 20));
+    const next = probe.drain().flows;
+    assert.equal(flowOf(next, t.client).txBytes, 4_096);
+    assert.equal(flowOf(next, t.server).rxBytes, 4_096);
+    const after = probe.drain().flows;
+    assert.equal(hasEnd(after, t.client) || hasEnd(after, t.server), false);
+  });
+});
+
+test('slots of closed connections are reused without mixing their counts', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    probe.drain();
+    for (let round = 1; round <= 4; round++) {
+      const sizes = [round * 1_000, round * 10_000];
+      const transfers = [];
+      for (const up of sizes) transfers.push(await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up, down: round }));
+      await new Promise((r) => setTimeout(r, 20));
+      const d = probe.drain();
+      transfers.forEach((t, i) => {
+        assert.deepEqual([flowOf(d.flows, t.client).txBytes, flowOf(d.flows, t.client).rxBytes], [sizes[i], round]);
+        assert.deepEqual([flowOf(d.flows, t.server).rxBytes, flowOf(d.flows, t.server).txBytes], [sizes[i], round]);
+      });
+      assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 });
+    }
+  });
+});
+
+test('sendfile(2) is counted', kernel, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-sendfile-'));
+  const file = path.join(dir, 'data');
+  fs.writeFileSync(file, payload(1_234_567));
+  try {
+    await withProbe({ probe: 'auto' }, async (probe) => {
+      const server = await startServer('127.0.0.1', 10);
+      try {
+        probe.drain();
+        const peer = sendfileClient('tcptop-sendfil', '127.0.0.1', server.port, file);
+        peer.go();
+        const { sent, received, ...end } = await peer.result;
+        const [mine] = await Promise.all(server.accepted);
+        const flows = probe.drain().flows;
+        assert.equal(sent, 1_234_567);
+        assert.equal(mine.read, 1_234_567);
+        assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-sendfil', family: 4, ...end, rxBytes: received, txBytes: 1_234_567 });
+        assert.deepEqual(flowOf(flows, mine.end), { ...self, family: 4, ...mine.end, rxBytes: 1_234_567, txBytes: 10 });
+      } finally {
+        await server.close();
+      }
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('peeked bytes are not counted, only those really read', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    const server = await startServer('127.0.0.1', 50_000);
+    try {
+      probe.drain();
+      const peer = peekingClient('tcptop-peeker', '127.0.0.1', server.port, 5);
+      peer.go();
+      const { peeked, received, ...end } = await peer.result;
+      await Promise.all(server.accepted);
+      const flows = probe.drain().flows;
+      assert.equal(peeked, 5_000);
+      assert.equal(received, 50_000);
+      const f = flowOf(flows, end);
+      assert.deepEqual([f.pid, f.comm, f.rxBytes, f.txBytes], [peer.pid, 'tcptop-peeker', 50_000, 0]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test('continuous traffic across many drains: the drains add up to the bytes moved', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    probe.drain();
+    const peer = streamingPeer('tcptop-stream', 1_500, 1_000);
+    const drains: Drain[] = [];
+    let done = false;
+    const result = peer.result.finally(() => (done = true));
+    peer.go();
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 100));
+      drains.push(probe.drain());
+    }
+    const r = await result;
+    drains.push(probe.drain());
+    const flows = total(drains);
+    const client = flowOf(flows, r.client);
+    const server = flowOf(flows, r.server);
+    assert.ok(r.bytes > 1_000_000, `only ${r.bytes} bytes streamed`);
+    assert.deepEqual([client.pid, client.comm, client.txBytes, client.rxBytes], [peer.pid, 'tcptop-stream', r.bytes, 0]);
+    assert.deepEqual([server.pid, server.txBytes, server.rxBytes], [peer.pid, 0, r.bytes]);
+    const withBytes = drains.filter((d) => d.flows.some((f) => f.pid === peer.pid && f.lport === r.client.lport && f.txBytes > 0));
+    assert.ok(withBytes.length >= 5, `bytes fell into only ${withBytes.length} drains`);
+  });
+});
+
+test('pid filter: only the chosen process is counted, in the kernel', kernel, async () => {
+  const server = await startServer('127.0.0.1', 300);
+  try {
+    const peer = nodeClient('tcptop-pid', '127.0.0.1', server.port, 9_999);
+    await withProbe({ probe: 'auto', pid: peer.pid }, async (probe) => {
+      peer.go();
+      const { sent, received, ...end } = await peer.result;
+      const mine = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 1_000 });
+      const flows = probe.drain().flows;
+      assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-pid', family: 4, ...end, rxBytes: 300, txBytes: 9_999 });
+      assert.deepEqual([sent, received], [9_999, 300]);
+      assert.deepEqual(flows.filter((f) => f.pid !== peer.pid), []);
+      assert.equal(hasEnd(flows, mine.client), false);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test('family filter: -6 counts IPv6 sockets only (a dual-stack server end included)', kernel, async () => {
+  await withProbe({ probe: 'auto', family: 6 }, async (probe) => {
+    const v4 = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_111, down: 2_222 });
+    const v6 = await transfer({ listen: '::1', connect: '::1', up: 3_333, down: 4_444 });
+    const mapped = await transfer({ listen: '::', connect: '127.0.0.1', up: 5_555, down: 6_666 });
+    const flows = probe.drain().flows;
+    assert.deepEqual(flows.filter((f) => f.family !== 6), []);
+    assert.equal(hasEnd(flows, v4.client) || hasEnd(flows, v4.server) || hasEnd(flows, mapped.client), false);
+    assert.deepEqual([flowOf(flows, v6.client).txBytes, flowOf(flows, v6.server).rxBytes], [3_333, 3_333]);
+    assert.deepEqual([flowOf(flows, mapped.server).rxBytes, flowOf(flows, mapped.server).txBytes], [5_555, 6_666]);
+  });
+  await withProbe({ probe: 'auto', family: 4 }, async (probe) => {
+    const v4 = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_212, down: 3_434 });
+    const v6 = await transfer({ listen: '::1', connect: '::1', up: 10, down: 10 });
+    const flows = probe.drain().flows;
+    assert.deepEqual(flows.filter((f) => f.family !== 4), []);
+    assert.deepEqual([flowOf(flows, v4.client).txBytes, flowOf(flows, v4.server).txBytes], [1_212, 3_434]);
+    assert.equal(hasEnd(flows, v6.client), false);
+  });
+});
+
+function cgroup2Mount(): string {
+  const line = fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
+  assert.ok(line, 'no cgroup2 mount');
+  return line.split(' ')[1];
+}
+
+test('cgroup filter: only processes in the cgroup or below it are counted, in the kernel', kernel, async () => {
+  const parent = path.join(cgroup2Mount(), `tcptop-test-${process.pid}`);
+  const child = path.join(parent, 'leaf');
+  fs.mkdirSync(child, { recursive: true });
+  const server = await startServer('127.0.0.1', 77);
+  try {
+    const peer = nodeClient('tcptop-cgroup', '127.0.0.1', server.port, 6_543);
+    fs.writeFileSync(path.join(child, 'cgroup.procs'), String(peer.pid));
+    await withProbe({ probe: 'auto', cgroupPath: parent }, async (probe) => {
+      peer.go();
+      const { sent, received, ...end } = await peer.result;
+      const mine = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 1_000 });
+      const flows = probe.drain().flows;
+      assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-cgroup', family: 4, ...end, rxBytes: 77, txBytes: 6_543 });
+      assert.deepEqual([sent, received], [6_543, 77]);
+      assert.deepEqual(flows.filter((f) => f.pid !== peer.pid), []);
+      assert.equal(hasEnd(flows, mine.client), false);
+    });
+  } finally {
+    await server.close();
+    fs.rmdirSync(child);
+    fs.rmdirSync(parent);
+  }
+});
+
+test('a path that is not a cgroup v2 directory is refused before loading', kernel, () => {
+  assert.throws(() => openProbe({ probe: 'auto', cgroupPath: os.tmpdir() }), (e: unknown) => {
+    assert.ok(e instanceof ProbeError);
+    assert.match(e.message, /^open cgroup \/\S+: not a cgroup v2 directory \(give a directory under the cgroup2 mount \S+\)$/);
+    return true;
+  });
+  assert.throws(() => openProbe({ probe: 'auto', cgroupPath: '/nonexistent/tcptop' }), /^ProbeError: open cgroup \/nonexistent\/tcptop: no such directory \(/);
+});
+
+/** A forced probe kind either works or fails with one clear line naming the failed operation. */
+function checkForced(kind: 'fentry' | 'kprobe', failure: RegExp): void {
+  let probe: Probe | undefined;
+  try {
+    probe = openProbe({ probe: kind });
+  } catch (e) {
+    assert.ok(e instanceof ProbeError, String(e));
+    assert.match(e.message, failure);
+    assert.doesNotMatch(e.message, /\n|\.$/);
+    assert.match(e.code, /^E[A-Z0-9]+$/);
+    assert.equal(typeof e.errno, 'number');
+    return;
+  }
+  try {
+    assert.equal(probe.kind, kind);
+    assert.ok(Array.isArray(probe.drain().flows));
+  } finally {
+    probe.close();
+  }
+}
+
+// On this project's machines fentry is refused even to root and kprobes are not built in.
+test('forced fentry: attaches, or fails saying which operation and why', kernel, () =>
+  checkForced('fentry', /^load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$|^(load|attach|find) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
+);
+
+test('forced kprobe: attaches, or fails saying which operation and why', kernel, () =>
+  checkForced('kprobe', /^attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$|^(load|attach|find) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
+);
+
+test('without privileges: one line saying to run as root', kernel, () => {
+  const script = `
+    const { openProbe } = require(${JSON.stringify(path.join(__dirname, '../src/record/probe.js'))});
+    try { openProbe({ probe: 'auto' }); console.log('opened'); } catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`;
+  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'ProbeError EPERM load tracepoint programs: operation not permitted (run as root, or grant CAP_BPF and CAP_PERFMON)');
+});
+
+test('bad options are refused in TypeScript, before the kernel is asked', () => {
+  assert.throws(() => openProbe({ probe: 'uprobe' as 'kprobe' }), /^ProbeError: open probe: unknown probe "uprobe" \(use auto, tracepoint, fentry or kprobe\)$/);
+  assert.throws(() => openProbe({ probe: 'auto', pid: 0 }), /^ProbeError: open probe: invalid pid 0 \(give a process id above 0\)$/);
+  assert.throws(() => openProbe({ probe: 'auto', pid: 1.5 }), /invalid pid 1\.5/);
+  assert.throws(() => openProbe({ probe: 'auto', family: 5 as 4 }), /^ProbeError: open probe: invalid family 5 \(use 4 or 6\)$/);
+});
