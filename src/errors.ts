@@ -3,7 +3,7 @@
 
 export class TcptopError extends Error {
   constructor(message: string, readonly exitCode: number) {
-    super(message);
+    super(oneLine(message));
     this.name = new.target.name;
   }
 }
@@ -37,4 +37,14 @@ export function describeErrno(err: unknown): string {
     EEXIST: 'file exists',
   };
   return (e.code && messages[e.code]) ?? e.message;
+}
+
+/**
+ * Text for one line of stderr: whitespace runs folded, control characters shown as escapes, and long
+ * quotes from a damaged file cut short.
+ */
+export function oneLine(text: string, max = 400): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/\s+/g, ' ').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }

@@ -39,6 +39,7 @@ export class CaptureReader {
   private constructor(readonly path: string, private readonly db: Database.Database) {
     this.meta = this.guard(() => {
       checkTables(db);
+      checkFrames(db);
       const rows: Record<string, string> = {};
       for (const r of db.prepare('SELECT key, value FROM meta').all() as { key: unknown; value: unknown }[]) {
         rows[String(r.key)] = String(r.value);
@@ -77,13 +78,10 @@ export class CaptureReader {
     return this.guard(() => {
       const r = this.stmt('span', 'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM frame').get() as Row;
       if (!r.n) return null;
-      return {
-        frames: Number(r.n),
-        firstSeq: Number(r.lo),
-        lastSeq: Number(r.hi),
-        first: this.frame(Number(r.lo))!,
-        last: this.frame(Number(r.hi))!,
-      };
+      const first = this.frame(Number(r.lo));
+      const last = this.frame(Number(r.hi));
+      if (!first || !last) throw new Damage('the frame table and its index disagree');
+      return { frames: Number(r.n), firstSeq: first.seq, lastSeq: last.seq, first, last };
     });
   }
 
@@ -185,9 +183,14 @@ export class CaptureReader {
   /** Sums over frames fromSeq..toSeq, computed by SQLite. */
   totals(fromSeq: number, toSeq: number): Totals {
     return this.guard(() => {
+      // One pass over the samples sums them and checks them: byte counts must be non-negative integers.
       const s = this.stmt('totals', `SELECT count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx, coalesce(sum(tx_bytes), 0) AS tx,
-        min(min(rx_bytes), min(tx_bytes)) AS lowest FROM sample WHERE frame BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
-      if (s.lowest !== null && Number(s.lowest) < 0) throw new Damage('negative byte count in a sample');
+        coalesce(sum(typeof(rx_bytes) != 'integer' OR typeof(tx_bytes) != 'integer' OR rx_bytes < 0 OR tx_bytes < 0), 0) AS bad
+        FROM sample WHERE frame BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+      if (Number(s.bad) > 0) throw new Damage(`${Number(s.bad)} samples have a negative or non-integer byte count`);
+      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM sample WHERE frame BETWEEN ? AND ?) d
+        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(fromSeq, toSeq) as Row | undefined;
+      if (orphan) throw new Damage(`a sample refers to flow ${String(orphan.flow)}, which is missing`);
       const f = this.stmt('frameTotals', `SELECT count(*) AS n, coalesce(sum(lost_events), 0) AS e, coalesce(sum(lost_rx_bytes), 0) AS r,
         coalesce(sum(lost_tx_bytes), 0) AS t FROM frame WHERE seq BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
       return {
@@ -284,6 +287,22 @@ function checkTables(db: Database.Database): void {
   }
 }
 
+/** Frames are few (one per interval), so they are all checked on open: order, times, intervals. */
+function checkFrames(db: Database.Database): void {
+  const r = db.prepare(`SELECT
+      (SELECT seq FROM (SELECT seq, mono_us, lag(mono_us) OVER (ORDER BY seq) AS prev, lag(seq) OVER (ORDER BY seq) AS prev_seq FROM frame)
+        WHERE mono_us <= prev LIMIT 1) AS disorder,
+      (SELECT seq FROM frame WHERE typeof(wall_us) != 'integer' OR wall_us < 0 OR wall_us > ? ORDER BY seq LIMIT 1) AS bad_time,
+      (SELECT seq FROM frame WHERE typeof(mono_us) != 'integer' OR typeof(interval_us) != 'integer' OR interval_us <= 0
+        ORDER BY seq LIMIT 1) AS bad_interval`).get(MAX_WALL_US) as Row;
+  if (r.disorder !== null) {
+    const prev = db.prepare('SELECT max(seq) FROM frame WHERE seq < ?').pluck().get(r.disorder);
+    throw new Damage(`frames out of order: frame ${String(r.disorder)} is not later than frame ${String(prev)}`);
+  }
+  if (r.bad_time !== null) throw new Damage(`frame ${String(r.bad_time)} has an impossible time`);
+  if (r.bad_interval !== null) throw new Damage(`frame ${String(r.bad_interval)} has an invalid monotonic time or interval`);
+}
+
 function checkedInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Damage(`${what} is not an integer: ${String(v)}`);
   return v;
@@ -298,7 +317,7 @@ function checkedBytes(v: unknown): number {
 function toFrame(r: Row): Frame {
   const seq = checkedInt(r.seq, 'frame seq');
   const wallUs = checkedInt(r.wall_us, `frame ${seq} time`);
-  if (wallUs < 0 || wallUs > MAX_WALL_US) throw new Damage(`frame ${seq} has an impossible time (${wallUs} µs since 1970)`);
+  if (wallUs < 0 || wallUs > MAX_WALL_US) throw new Damage(`frame ${seq} has an impossible time`);
   const intervalUs = checkedInt(r.interval_us, `frame ${seq} interval`);
   if (intervalUs <= 0) throw new Damage(`frame ${seq} has a non-positive interval`);
   return {

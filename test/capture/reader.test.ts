@@ -62,10 +62,24 @@ test('a capture with no frames has no span', (t) => {
   r.close();
 });
 
+/** Everything a command may read: damage in the file must surface as a CaptureError somewhere in here. */
+function readAll(file: string): void {
+  const r = CaptureReader.open(file);
+  try {
+    const span = r.span();
+    if (!span) return;
+    for (const f of r.frames(span.firstSeq, span.lastSeq)) r.flowBytes(f.seq);
+    for (const _ of r.sampleRows(span.firstSeq, span.lastSeq));
+    r.totals(span.firstSeq, span.lastSeq);
+  } finally {
+    r.close();
+  }
+}
+
 for (const bad of BAD_FILES) {
-  test(`opening ${bad.name} fails with a CaptureError naming the file and the problem`, (t) => {
+  test(`reading ${bad.name} fails with a CaptureError naming the file and the problem`, (t) => {
     const file = bad.make(tempDir(t));
-    assert.throws(() => CaptureReader.open(file), (e: unknown) => {
+    assert.throws(() => readAll(file), (e: unknown) => {
       assert.ok(e instanceof CaptureError, String(e));
       assert.ok(e.message.startsWith(`${file}: `), e.message);
       assert.match(e.message, bad.problem);

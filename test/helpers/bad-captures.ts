@@ -22,6 +22,23 @@ function copySample(dir: string, name: string, change?: (db: Database.Database) 
   return file;
 }
 
+function writeFile(dir: string, name: string, data: string | Buffer): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, data);
+  return f;
+}
+
+/** Deterministic noise: the same "random" bytes every run. */
+function noise(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
 export const BAD_FILES: BadFile[] = [
   { name: 'a missing file', problem: /no such file or directory/, make: (dir) => path.join(dir, 'nope.db') },
   { name: 'a directory', problem: /is a directory/, make: (dir) => { const d = path.join(dir, 'adir'); fs.mkdirSync(d); return d; } },
@@ -51,5 +68,54 @@ export const BAD_FILES: BadFile[] = [
       fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2 / 4096) * 4096);
       return f;
     },
+  },
+  { name: 'random bytes', problem: /not a tcptop capture \(not an SQLite database\)/, make: (dir) => writeFile(dir, 'noise.db', noise(65536, 7)) },
+  {
+    name: 'an SQLite header followed by random bytes',
+    problem: /(damaged capture|truncated capture|not a tcptop capture)/,
+    make: (dir) => {
+      const head = fs.readFileSync(SAMPLE).subarray(0, 100);
+      return writeFile(dir, 'header-noise.db', Buffer.concat([head, noise(8192 - 100, 11)]));
+    },
+  },
+  {
+    name: 'a capture with a missing table',
+    problem: /damaged capture: table flow is missing/,
+    make: (dir) => copySample(dir, 'no-flow.db', (db) => db.exec('DROP VIEW flow_sample; DROP TABLE flow')),
+  },
+  {
+    name: 'a capture with a missing column',
+    problem: /damaged capture: column frame\.mono_us is missing/,
+    make: (dir) => copySample(dir, 'no-column.db', (db) => db.exec('DROP INDEX frame_mono; ALTER TABLE frame DROP COLUMN mono_us')),
+  },
+  {
+    name: 'a capture with missing metadata',
+    problem: /damaged capture: metadata key interval_us is missing/,
+    make: (dir) => copySample(dir, 'no-meta.db', (db) => db.exec("DELETE FROM meta WHERE key = 'interval_us'")),
+  },
+  {
+    name: 'a capture whose frames are out of order',
+    problem: /damaged capture: frames out of order: frame 6 is not later than frame 5/,
+    make: (dir) => copySample(dir, 'disorder.db', (db) => db.exec('UPDATE frame SET mono_us = mono_us - 3000000 WHERE seq = 6')),
+  },
+  {
+    name: 'a capture whose samples reference missing flows',
+    problem: /damaged capture: a sample refers to flow 3, which is missing/,
+    make: (dir) => copySample(dir, 'orphans.db', (db) => db.exec('DELETE FROM flow WHERE id = 3')),
+  },
+  {
+    name: 'a capture with negative byte counts',
+    problem: /damaged capture: .*(negative byte count|negative or non-integer byte count)/,
+    make: (dir) => copySample(dir, 'negative.db', (db) => db.exec('UPDATE sample SET rx_bytes = -5 WHERE frame = 4 AND flow = 1')),
+  },
+  {
+    name: 'a capture with a frame in the year 3000',
+    problem: /damaged capture: frame 2 has an impossible time/,
+    make: (dir) => copySample(dir, 'future.db', (db) => db.exec(`UPDATE frame SET wall_us = ${Date.UTC(3000, 0, 1) * 1000} WHERE seq = 2`)),
+  },
+  {
+    name: 'a capture with text where numbers belong',
+    problem: /damaged capture: .*(byte count is not an integer|negative or non-integer byte count)/,
+    make: (dir) => copySample(dir, 'text-bytes.db', (db) => db.exec("UPDATE sample SET tx_bytes = 'lots' WHERE frame = 3 AND flow = 2")),
   },
 ];
