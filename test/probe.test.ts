@@ -228,6 +228,25 @@ test('peeked bytes are not counted, only those really read', kernel, async () =>
   });
 });
 
+test('a half-closed socket read after it reached TCP_CLOSE keeps its local port', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    const server = await startServer('127.0.0.1', 30_000);
+    try {
+      probe.drain();
+      const peer = peekingClient('tcptop-late', '127.0.0.1', server.port, 0, 300);
+      peer.go();
+      const { peeked, received, sent, ...end } = await peer.result;
+      const [mine] = await Promise.all(server.accepted);
+      const flows = probe.drain().flows;
+      assert.deepEqual([peeked, received, sent], [0, 30_000, 0]);
+      assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-late', family: 4, ...end, rxBytes: 30_000, txBytes: 0 });
+      assert.deepEqual(flowOf(flows, mine.end), { ...self, family: 4, ...mine.end, rxBytes: 0, txBytes: 30_000 });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 test('continuous traffic across many drains: the drains add up to the bytes moved', kernel, async () => {
   await withProbe({ probe: 'auto' }, async (probe) => {
     probe.drain();

@@ -223,14 +223,16 @@ export interface PeekReport extends ClientReport {
   peeked: number;
 }
 
-// Waits for "go", connects, half-closes at once, peeks PEEKS times at the answer, then reads it all.
+// Waits for "go", connects, half-closes at once, sleeps DELAY seconds, peeks PEEKS times at the
+// answer, then reads it all.
 const PY_PEEK = `
-import json, socket, sys
-host, port, peeks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import json, socket, sys, time
+host, port, peeks, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 sys.stdin.readline()
 s = socket.create_connection((host, port))
 l, r = s.getsockname(), s.getpeername()
 s.shutdown(socket.SHUT_WR)
+time.sleep(delay)
 peeked = 0
 for _ in range(peeks):
     peeked += len(s.recv(1000, socket.MSG_PEEK | socket.MSG_WAITALL))
@@ -244,9 +246,13 @@ s.close()
 print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': 0, 'received': received, 'peeked': peeked}))
 `;
 
-/** A python child that peeks at what host:port answers `peeks` times before reading it. */
-export function peekingClient(comm: string, host: string, port: number, peeks: number): Peer<PeekReport> {
-  return startPeer<PeekReport>(python3(), comm, ['-c', PY_PEEK, host, String(port), String(peeks)]);
+/**
+ * A python child that half-closes, waits `delayMs`, peeks at what host:port answers `peeks` times,
+ * then reads it. With a delay the answer and the server's FIN arrive first, so the socket has
+ * reached TCP_CLOSE (its local port unhashed) before it is read.
+ */
+export function peekingClient(comm: string, host: string, port: number, peeks: number, delayMs = 0): Peer<PeekReport> {
+  return startPeer<PeekReport>(python3(), comm, ['-c', PY_PEEK, host, String(port), String(peeks), String(delayMs / 1000)]);
 }
 
 /** What a streaming peer reports: both ends of its own loopback connection and the bytes moved. */
