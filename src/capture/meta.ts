@@ -31,6 +31,8 @@ export interface CaptureMeta extends CaptureHeader {
   schemaVersion: number;
   endedCleanly: boolean;
   endWallUs: number | null;
+  /** Set when older frames were dropped to stay within --max-size/--max-duration: the capture is complete from here. */
+  completeFromWallUs: number | null;
   /** Keys this version does not interpret, kept so export can carry them. */
   other: Record<string, string>;
 }
@@ -59,7 +61,7 @@ export function headerToRows(h: CaptureHeader, schemaVersion: number): MetaRows 
 const KNOWN = new Set([
   'schema_version', 'tool_version', 'hostname', 'kernel_release', 'boot_id', 'start_time', 'start_wall_us',
   'tz_offset_min', 'time_zone', 'interval_us', 'probe', 'command_line', 'filters', 'ended_cleanly', 'end_time',
-  'end_wall_us',
+  'end_wall_us', 'complete_from_wall_us',
 ]);
 
 /** Reads the rows back; throws an Error naming the first key that is missing or malformed. */
@@ -87,6 +89,7 @@ export function rowsToMeta(rows: MetaRows): CaptureMeta {
   const other: Record<string, string> = {};
   for (const [k, v] of Object.entries(rows)) if (!KNOWN.has(k)) other[k] = v;
   const endWall = rows.end_wall_us;
+  const completeFrom = rows.complete_from_wall_us;
   return {
     schemaVersion: int('schema_version', 1),
     toolVersion: text('tool_version'),
@@ -102,6 +105,7 @@ export function rowsToMeta(rows: MetaRows): CaptureMeta {
     filters: json<Filters>('filters', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
     endedCleanly: rows.ended_cleanly === '1',
     endWallUs: endWall !== undefined && endWall !== '' ? int('end_wall_us', 0, MAX_WALL_US) : null,
+    completeFromWallUs: completeFrom !== undefined && completeFrom !== '' ? int('complete_from_wall_us', 0, MAX_WALL_US) : null,
     other,
   };
 }

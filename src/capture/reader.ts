@@ -85,6 +85,19 @@ export class CaptureReader {
     });
   }
 
+  /** The newest frame's seq now: a capture being recorded grows while it is read (WAL readers see each commit). */
+  lastSeq(): number | null {
+    return this.guard(() => {
+      const v = this.stmt('lastSeq', 'SELECT max(seq) FROM frame').pluck().get();
+      return v === null || v === undefined ? null : Number(v);
+    });
+  }
+
+  /** Whether the recorder has finished cleanly, read afresh (meta is read once at open). */
+  endedCleanly(): boolean {
+    return this.guard(() => this.stmt('ended', "SELECT value FROM meta WHERE key = 'ended_cleanly'").pluck().get() === '1');
+  }
+
   frame(seq: number): Frame | null {
     return this.guard(() => {
       const r = this.stmt('frame', `SELECT ${FRAME_COLUMNS} FROM frame WHERE seq = ?`).get(seq) as Row | undefined;

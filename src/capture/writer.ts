@@ -17,11 +17,30 @@ export interface FrameInput {
 export interface CreateOptions {
   /** Replace an existing file (a symlink at the path is removed, never followed). */
   force?: boolean;
+  /** Keep the file (with its WAL) under this many bytes by dropping the oldest frames. */
+  maxBytes?: number;
+  /** Keep only frames whose interval ended within this long of the newest one (microseconds). */
+  maxAgeUs?: number;
+}
+
+/** The smallest --max-size that leaves room for the schema, a WAL and some frames. */
+export const MIN_MAX_BYTES = 1 << 20;
+
+/**
+ * How many of the oldest frames to drop so the used part of the file falls to 90% of its budget. Dropping
+ * a tenth at a time keeps deletes rare and their transactions small; the pages they free are reused by the
+ * next frames, so the file stops growing.
+ */
+export function framesToDrop(usedBytes: number, budgetBytes: number, frames: number): number {
+  if (usedBytes <= budgetBytes || frames <= 1) return 0;
+  const perFrame = usedBytes / frames;
+  return Math.min(frames - 1, Math.ceil((usedBytes - 0.9 * budgetBytes) / perFrame));
 }
 
 export class CaptureWriter {
   private readonly flowIds = new Map<string, number>();
   private lastSeq = 0;
+  private dropped = 0;
   private closed = false;
   private readonly insertFrame: Database.Statement;
   private readonly insertFlow: Database.Statement;
@@ -29,7 +48,9 @@ export class CaptureWriter {
   private readonly upsertMeta: Database.Statement;
   private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[]) => number;
 
-  private constructor(readonly path: string, private readonly db: Database.Database) {
+  private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
+
+  private constructor(readonly path: string, private readonly db: Database.Database, options: CreateOptions) {
     this.insertFrame = db.prepare(
       `INSERT INTO frame (seq, wall_us, mono_us, interval_us, load1, load5, load15, running, tasks, last_pid,
          loadavg, lost_events, lost_rx_bytes, lost_tx_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -40,6 +61,16 @@ export class CaptureWriter {
     this.insertSample = db.prepare('INSERT INTO sample (frame, flow, rx_bytes, tx_bytes) VALUES (?,?,?,?)');
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[]) => this.insert(frame, flows));
+    this.limits = { maxAgeUs: options.maxAgeUs };
+    if (options.maxBytes !== undefined) {
+      // The limit covers the WAL and its index too. The WAL is checkpointed and cut back at a twentieth of
+      // it, but one transaction (a frame, or a batch of deletes) can take it past that before the
+      // checkpoint; the file's used pages get 60%, which leaves room for both.
+      const pageSize = Number(db.pragma('page_size', { simple: true }));
+      db.pragma(`wal_autocheckpoint = ${Math.max(8, Math.floor(options.maxBytes / 20 / pageSize))}`);
+      db.pragma(`journal_size_limit = ${Math.floor(options.maxBytes / 20)}`);
+      this.limits.budgetBytes = Math.floor(options.maxBytes * 0.6);
+    }
   }
 
   /**
@@ -64,7 +95,7 @@ export class CaptureWriter {
     } catch (err) {
       throw new CaptureError(path, `cannot create capture: ${(err as Error).message}`, 1);
     }
-    return new CaptureWriter(path, db);
+    return new CaptureWriter(path, db, options);
   }
 
   get frames(): number {
@@ -77,7 +108,43 @@ export class CaptureWriter {
 
   /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
   append(frame: FrameInput, flows: readonly FlowBytes[]): number {
-    return this.writeFrame(frame, flows);
+    const seq = this.writeFrame(frame, flows);
+    if (this.limits.budgetBytes !== undefined || this.limits.maxAgeUs !== undefined) this.retain(frame.monoUs);
+    return seq;
+  }
+
+  /** Frames dropped so far to stay within --max-size/--max-duration. */
+  get droppedFrames(): number {
+    return this.dropped;
+  }
+
+  /** Drops the oldest frames beyond the limits, in one transaction, and notes from when the capture is complete. */
+  private retain(nowMonoUs: number): void {
+    const oldest = Number(this.db.prepare('SELECT min(seq) FROM frame').pluck().get());
+    let keepFrom = oldest;
+    if (this.limits.maxAgeUs !== undefined) {
+      const first = this.db.prepare('SELECT min(seq) FROM frame WHERE mono_us >= ?').pluck().get(nowMonoUs - this.limits.maxAgeUs);
+      keepFrom = Math.max(keepFrom, Number(first));
+    }
+    if (this.limits.budgetBytes !== undefined) {
+      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+      const used = (Number(this.db.pragma('page_count', { simple: true })) - Number(this.db.pragma('freelist_count', { simple: true }))) * pageSize;
+      keepFrom = Math.max(keepFrom, oldest + framesToDrop(used, this.limits.budgetBytes, this.lastSeq - oldest + 1));
+    }
+    if (keepFrom <= oldest) return;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sample WHERE frame < ?').run(keepFrom);
+      this.db.prepare('DELETE FROM frame WHERE seq < ?').run(keepFrom);
+      // Flows with no samples left go too; the id cache must forget them, or a returning flow would point at nothing.
+      const gone = this.db.prepare('DELETE FROM flow WHERE id NOT IN (SELECT DISTINCT flow FROM sample) RETURNING id').pluck().all() as number[];
+      if (gone.length) {
+        const goneIds = new Set(gone);
+        for (const [key, id] of this.flowIds) if (goneIds.has(id)) this.flowIds.delete(key);
+      }
+      const first = this.db.prepare('SELECT wall_us - interval_us FROM frame WHERE seq = ?').pluck().get(keepFrom) as number;
+      this.setMeta('complete_from_wall_us', String(first));
+    })();
+    this.dropped += keepFrom - oldest;
   }
 
   setMeta(key: string, value: string): void {
@@ -96,8 +163,15 @@ export class CaptureWriter {
         this.setMeta('ended_cleanly', '1');
         if (endWallUs !== undefined) this.setMeta('end_wall_us', String(endWallUs));
       })();
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-      this.db.pragma('journal_mode = DELETE');
+      // A reader following the capture may hold it open for a moment after seeing the end: wait for it, and if
+      // it stays, leave the file in WAL mode (still complete and clean, with its WAL checkpointed).
+      this.db.pragma('busy_timeout = 3000');
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        this.db.pragma('journal_mode = DELETE');
+      } catch (err) {
+        if (!(err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY'))) throw err;
+      }
     }
     this.db.close();
   }

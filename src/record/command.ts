@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type { CaptureHeader } from '../capture/meta';
 import { sumFlows } from '../capture/types';
-import { CaptureWriter } from '../capture/writer';
-import { parseCount, parseDuration, parseInterval, parseRows, parseChoice } from '../cli/parse';
+import { CaptureWriter, MIN_MAX_BYTES } from '../capture/writer';
+import { parseChoice, parseCount, parseDuration, parseInterval, parseRows, parseSize } from '../cli/parse';
 import { toolVersion } from '../cli/program';
 import { write } from '../cli/output';
 import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
@@ -24,6 +24,8 @@ export interface RecordOptions extends ProbeCliOptions {
   duration?: number;
   count?: number;
   force?: boolean;
+  maxSize?: number;
+  maxDuration?: number;
   live?: boolean;
   noclear?: boolean;
   nosummary?: boolean;
@@ -50,6 +52,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     { flags: '-c, --count <frames>', description: 'stop after this many frames', parse: parseCount('-c/--count'), conflicts: ['duration'] },
     ...PROBE_OPTIONS,
     { flags: '--force', description: 'replace the output file if it exists' },
+    { flags: '--max-size <size>', description: 'keep the file under this size by dropping the oldest frames (500M, 2G)', parse: parseSize('--max-size', MIN_MAX_BYTES) },
+    { flags: '--max-duration <time>', description: 'keep only this much recent history (30m, 24h)', parse: parseDuration('--max-duration') },
     { flags: '--live', description: 'also show the classic tcptop view while recording' },
     VIEW_OPTIONS.noclear,
     VIEW_OPTIONS.nosummary,
@@ -63,6 +67,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     'tcptop record -o api.db -p 181 -4            # IPv4 of process 181 only',
     'tcptop record -o web.db --cgroup /sys/fs/cgroup/system.slice/nginx.service',
     'tcptop record -o incident.db --live -C       # record and watch the classic view',
+    'tcptop record -o flight.db --max-size 500M   # a flight recorder: the most recent 500 MiB of history',
   ],
   async run(_args, opts) {
     const host = hostInfo();
@@ -87,7 +92,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         commandLine: ['tcptop', ...process.argv.slice(2)],
         filters: filtersOf(opts),
       };
-      const w = (writer = CaptureWriter.create(file, header, { force: opts.force }));
+      const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
       process.stderr.write(`tcptop: recording to ${file} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };

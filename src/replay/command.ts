@@ -9,7 +9,7 @@ import { resolveRange } from '../time/range';
 import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { clockOf, displayZone } from '../time/zone';
 import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
-import { matches, rebin, rebinFactor, type FlowFilter, type FrameFlows } from './frames';
+import { matches, rebin, rebinFactor, Rebinner, type Bin, type FlowFilter, type FrameFlows } from './frames';
 
 export interface ReplayOptions {
   noclear?: boolean;
@@ -23,6 +23,7 @@ export interface ReplayOptions {
   to?: TimeSpec;
   utc?: boolean;
   speed?: number;
+  follow?: boolean;
 }
 
 export const replayCommand: CommandSpec<ReplayOptions> = {
@@ -44,6 +45,7 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
     { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
     { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
     { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    { flags: '-f, --follow', description: 'keep going: show new frames as a recorder adds them, until it stops (starts at the newest frame unless --from)', conflicts: ['to'] },
     { flags: '--speed <factor>', description: 'pace the views: 1 is real time, 10 ten times faster (default: 1 on a terminal, unpaced otherwise)', parse: (t) => parseNumberIn('--speed', t, 0, 1e6, { minExclusive: true }) },
   ],
   examples: [
@@ -52,32 +54,76 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
     'tcptop replay -Cp 181 incident.db      # process 181 only',
     'tcptop replay --from 14:02 --to 14:05 incident.db',
     'tcptop replay --from -10m -s sent -r 10 incident.db   # last ten minutes, top 10 senders',
+    'tcptop replay -f incident.db           # watch a capture that is being recorded',
   ],
   async run(args, opts) {
     const [file, interval, count] = args as [string, number | undefined, number | undefined];
     const reader = CaptureReader.open(file);
     try {
       const span = reader.span();
-      if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to replay)');
+      if (!span && !opts.follow) throw new CaptureError(file, 'the capture has no frames yet (nothing to replay; --follow waits for them)');
       const zone = displayZone(reader.meta, opts.utc ?? false);
-      const range = resolveRange(reader, span, zone, opts.from, opts.to);
+      const range = span ? resolveRange(reader, span, zone, opts.from, opts.to) : { fromSeq: 1, toSeq: 0 };
+      // Following starts at the newest frame, as tail -f starts near the end.
+      const fromSeq = opts.follow && !opts.from && span ? span.lastSeq : range.fromSeq;
       const factor = interval === undefined ? 1 : rebinFactor(interval, reader.meta.intervalUs);
       const filter: FlowFilter = { pid: opts.pid, family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined };
       const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
-      const speed = opts.speed ?? (process.stdout.isTTY ? 1 : 0);
+      const speed = opts.speed ?? (process.stdout.isTTY && !opts.follow ? 1 : 0);
 
       await write(banner((reader.meta.intervalUs * factor) / 1e6));
       let shown = 0;
-      for (const bin of rebin(framesWithFlows(reader, range.fromSeq, range.toSeq, filter), factor)) {
+      const show = async (bin: Bin): Promise<boolean> => {
         if (speed > 0) await sleep(bin.intervalUs / 1000 / speed);
         await write(renderFrame({ clock: clockOf(zone, bin.last.wallUs), loadavg: bin.last.loadavg.raw, flows: bin.flows }, view));
-        if (++shown === count) break;
+        return ++shown === count;
+      };
+      if (!opts.follow) {
+        for (const bin of rebin(framesWithFlows(reader, fromSeq, range.toSeq, filter), factor)) if (await show(bin)) return;
+        return;
       }
+      await follow(reader, fromSeq, reader.meta.intervalUs, factor, filter, show);
     } finally {
       reader.close();
     }
   },
 };
+
+/**
+ * Shows frames from `fromSeq` on and then each new one as the recorder commits it, until the recorder
+ * ends cleanly (after which no frame can come), a signal, or `show` says enough.
+ */
+async function follow(reader: CaptureReader, fromSeq: number, intervalUs: number, factor: number, filter: FlowFilter,
+  show: (bin: Bin) => Promise<boolean>): Promise<void> {
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const bins = new Rebinner(factor);
+    let next = fromSeq;
+    const poll = Math.min(250, intervalUs / 4000);
+    while (!stop) {
+      // Read the end marker before the frames: a frame committed before the marker is then never missed.
+      const ended = reader.endedCleanly();
+      const last = reader.lastSeq() ?? next - 1;
+      for (const ff of framesWithFlows(reader, next, last, filter)) {
+        const bin = bins.push(ff);
+        if (bin && (await show(bin))) return;
+      }
+      next = Math.max(next, last + 1);
+      if (ended) break;
+      await sleep(poll);
+    }
+    const rest = bins.flush();
+    if (rest) await show(rest);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 function* framesWithFlows(reader: CaptureReader, fromSeq: number, toSeq: number, filter: FlowFilter): Generator<FrameFlows> {
   for (const frame of reader.frames(fromSeq, toSeq)) {

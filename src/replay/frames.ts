@@ -39,24 +39,42 @@ export function rebinFactor(intervalSeconds: number, recordedUs: number): number
   return factor;
 }
 
-/** Groups every `factor` consecutive frames into one bin; a shorter last group is a bin too. */
-export function* rebin(frames: Iterable<FrameFlows>, factor: number): Generator<Bin> {
-  let group: FrameFlows[] = [];
-  for (const f of frames) {
-    group.push(f);
-    if (group.length === factor) {
-      yield toBin(group);
-      group = [];
-    }
+/** Collects frames one at a time into bins of `factor` frames: for captures read whole or followed as they grow. */
+export class Rebinner {
+  private group: FrameFlows[] = [];
+
+  constructor(private readonly factor: number) {}
+
+  /** Adds a frame; returns the bin it completes, if it does. */
+  push(f: FrameFlows): Bin | null {
+    this.group.push(f);
+    return this.group.length === this.factor ? this.take() : null;
   }
-  if (group.length > 0) yield toBin(group);
+
+  /** The frames collected so far as a shorter bin, or null when there are none. */
+  flush(): Bin | null {
+    return this.group.length > 0 ? this.take() : null;
+  }
+
+  private take(): Bin {
+    const group = this.group;
+    this.group = [];
+    return {
+      last: group[group.length - 1].frame,
+      frames: group.length,
+      intervalUs: group.reduce((sum, g) => sum + g.frame.intervalUs, 0),
+      flows: group.length === 1 ? group[0].flows : sumFlows(group.map((g) => g.flows)),
+    };
+  }
 }
 
-function toBin(group: FrameFlows[]): Bin {
-  return {
-    last: group[group.length - 1].frame,
-    frames: group.length,
-    intervalUs: group.reduce((sum, g) => sum + g.frame.intervalUs, 0),
-    flows: group.length === 1 ? group[0].flows : sumFlows(group.map((g) => g.flows)),
-  };
+/** Groups every `factor` consecutive frames into one bin; a shorter last group is a bin too. */
+export function* rebin(frames: Iterable<FrameFlows>, factor: number): Generator<Bin> {
+  const bins = new Rebinner(factor);
+  for (const f of frames) {
+    const bin = bins.push(f);
+    if (bin) yield bin;
+  }
+  const rest = bins.flush();
+  if (rest) yield rest;
 }

@@ -32,6 +32,7 @@ export function infoJson(r: InfoReport): unknown {
     filters: m.filters,
     ended_cleanly: m.endedCleanly,
     end_time: m.endWallUs === null ? null : iso(m.endWallUs),
+    complete_from: m.completeFromWallUs === null ? null : iso(m.completeFromWallUs),
     extra: m.other,
     frames: r.span?.frames ?? 0,
     first_frame: r.span ? { seq: r.span.firstSeq, time: iso(r.span.first.wallUs) } : null,
@@ -72,6 +73,9 @@ export function infoText(r: InfoReport, zone: DisplayZone): string {
       : `${grouped(lost.events)} events: ${grouped(lost.rxBytes)} bytes received, ${grouped(lost.txBytes)} bytes sent, not attributed to a flow`]);
   } else {
     lines.push(['frames', '0 (nothing recorded yet)']);
+  }
+  if (m.completeFromWallUs !== null) {
+    lines.push(['complete from', `${dateTimeOf(zone, m.completeFromWallUs)} (older frames were dropped to stay within --max-size or --max-duration)`]);
   }
   lines.push(['ended', m.endedCleanly
     ? `cleanly${m.endWallUs === null ? '' : ` at ${dateTimeOf(zone, m.endWallUs)}`}`
