@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openProbe, ProbeError } from '../src/record/probe';
+import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
 import { nodeClient, payload, peekingClient, sendfileClient, startServer, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
@@ -399,4 +399,12 @@ test('bad options are refused in TypeScript, before the kernel is asked', () => 
   assert.throws(() => openProbe({ probe: 'auto', pid: 0 }), /^ProbeError: open probe: invalid pid 0 \(give a process id above 0\)$/);
   assert.throws(() => openProbe({ probe: 'auto', pid: 1.5 }), /invalid pid 1\.5/);
   assert.throws(() => openProbe({ probe: 'auto', family: 5 as 4 }), /^ProbeError: open probe: invalid family 5 \(use 4 or 6\)$/);
+});
+
+test('an addon that is not built, or cannot load its libraries, says what to install', () => {
+  const notBuilt = addonLoadError(Object.assign(new Error("Cannot find module 'tcptop-bpf'"), { code: 'MODULE_NOT_FOUND' }));
+  assert.match(notBuilt.message, /^load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run npm (rebuild tcptop-bpf|install)\)$/);
+  assert.deepEqual([notBuilt.code, notBuilt.op], ['ENOENT', 'load bpf addon']);
+  const noLib = addonLoadError(Object.assign(new Error('libbpf.so.1: cannot open shared object file: No such file or directory'), { code: 'ERR_DLOPEN_FAILED' }));
+  assert.match(noLib.message, /^load bpf addon: libbpf\.so\.1: cannot open shared object file: No such file or directory \(install libbpf1 and libelf1, or install clang/);
 });

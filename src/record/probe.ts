@@ -50,7 +50,7 @@ export const PROBE_CHAIN: readonly ProbeKind[] = ['tracepoint', 'fentry', 'kprob
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
-const BUILD_HINT = 'install clang, libbpf-dev and bpftool, then run npm rebuild tcptop-bpf';
+const PACKAGES = 'install clang, libbpf-dev and bpftool';
 const PRIVILEGE_HINT = 'run as root, or grant CAP_BPF and CAP_PERFMON';
 
 type Handle = object;
@@ -89,11 +89,21 @@ function loadAddon(): Addon {
   return loaded;
 }
 
+/** How to build the addon: npm drops an optional package whose build failed, so only install brings it back. */
+function buildHint(): string {
+  try {
+    require.resolve('tcptop-bpf/package.json');
+    return `${PACKAGES}, then run npm rebuild tcptop-bpf`;
+  } catch {
+    return `${PACKAGES}, then run npm install`;
+  }
+}
+
 /** The error for an addon that would not load: not built, or built but its libraries are missing. */
 export function addonLoadError(err: NodeJS.ErrnoException): ProbeError {
-  if (err.code === 'MODULE_NOT_FOUND') return new ProbeError('load bpf addon', 'not built', BUILD_HINT, 'ENOENT');
+  if (err.code === 'MODULE_NOT_FOUND') return new ProbeError('load bpf addon', 'not built', buildHint(), 'ENOENT');
   const first = String(err.message).split('\n')[0];
-  return new ProbeError('load bpf addon', lowerFirst(first), `install libbpf1 and libelf1, or ${BUILD_HINT}`, err.code ?? 'EINVAL');
+  return new ProbeError('load bpf addon', lowerFirst(first), `install libbpf1 and libelf1, or ${buildHint()}`, err.code ?? 'EINVAL');
 }
 
 function lowerFirst(s: string): string {
