@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
+import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
 import { nodeClient, payload, peekingClient, sendfileClient, startServer, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
@@ -179,6 +180,33 @@ test('slots of closed connections are reused without mixing their counts', kerne
       assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 });
     }
   });
+});
+
+test('a full flow table counts what it cannot attribute as lost, and frees slots once read', kernel, async () => {
+  // the addon directly, for a table of two slots; only this process's traffic is counted
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bpf = require('tcptop-bpf');
+  const handle = bpf.open('tracepoint', process.pid, 0, null, 2);
+  try {
+    bpf.attach(handle);
+    const counters = new FlowCounters();
+    const first = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 10_000, down: 1_000 });
+    const unseen = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 20_000, down: 2_000 });
+    await new Promise((r) => setTimeout(r, 50)); // the first connection's sockets are destroyed
+    const d1 = counters.apply(bpf.read(handle));
+    assert.deepEqual([flowOf(d1.flows, first.client).txBytes, flowOf(d1.flows, first.server).txBytes], [10_000, 1_000]);
+    assert.equal(d1.flows.length, 2);
+    assert.ok(d1.lost.events >= 4, `lost events: ${d1.lost.events}`);
+    assert.deepEqual([d1.lost.rxBytes, d1.lost.txBytes], [22_000, 22_000]);
+    assert.equal(hasEnd(d1.flows, unseen.client), false);
+    // the first connection's slots were read for the last time above, so they are free again
+    const third = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 30_000, down: 3_000 });
+    const d2 = counters.apply(bpf.read(handle));
+    assert.deepEqual([flowOf(d2.flows, third.client).txBytes, flowOf(d2.flows, third.server).txBytes], [30_000, 3_000]);
+    assert.deepEqual(d2.lost, { events: 0, rxBytes: 0, txBytes: 0 });
+  } finally {
+    bpf.close(handle);
+  }
 });
 
 test('sendfile(2) is counted', kernel, async () => {
