@@ -23,6 +23,31 @@ export interface Totals {
   lost: { events: number; rxBytes: number; txBytes: number };
 }
 
+/** One frame's samples as columns, reused frame after frame so reading allocates nothing per sample. */
+export class SampleColumns {
+  count = 0;
+  flow = new Float64Array(1024);
+  rx = new Float64Array(1024);
+  tx = new Float64Array(1024);
+
+  push(flow: number, rx: number, tx: number): void {
+    if (this.count === this.flow.length) {
+      const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.flow = grow(this.flow);
+      this.rx = grow(this.rx);
+      this.tx = grow(this.tx);
+    }
+    this.flow[this.count] = flow;
+    this.rx[this.count] = rx;
+    this.tx[this.count] = tx;
+    this.count++;
+  }
+}
+
 /** A damaged value found while reading: the reader adds the file's name. */
 class Damage extends Error {}
 
@@ -35,6 +60,7 @@ export class CaptureReader {
   readonly meta: CaptureMeta;
   private readonly flowCache = new Map<number, Flow>();
   private readonly stmts: Record<string, Database.Statement> = {};
+  private collectInto: SampleColumns | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
     this.meta = this.guard(() => {
@@ -178,6 +204,26 @@ export class CaptureReader {
     } finally {
       it.return?.();
     }
+  }
+
+  /**
+   * Reads the samples of frame `seq` into `into`, replacing what it held, and returns their count. SQLite hands
+   * each sample to a function instead of building a row for it, which makes this several times faster than
+   * sampleRows: the path for aggregating millions of samples a frame at a time, with memory set by one frame.
+   */
+  readFrameSamples(seq: number, into: SampleColumns): number {
+    if (!this.collectInto) {
+      this.db.function('tcptop_collect', { deterministic: false }, (flow: unknown, rx: unknown, tx: unknown) => {
+        this.collectInto!.push(checkedInt(flow, 'flow id'), checkedBytes(rx), checkedBytes(tx));
+        return null;
+      });
+    }
+    into.count = 0;
+    this.collectInto = into;
+    return this.guard(() => {
+      this.stmt('collect', 'SELECT count(tcptop_collect(flow, rx_bytes, tx_bytes)) FROM sample WHERE frame = ?').pluck().get(seq);
+      return into.count;
+    });
   }
 
   flow(id: number): Flow {

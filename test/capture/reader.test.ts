@@ -1,7 +1,8 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { CaptureReader } from '../../src/capture/reader';
+import { CaptureReader, SampleColumns } from '../../src/capture/reader';
 import { CaptureWriter } from '../../src/capture/writer';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
@@ -87,3 +88,36 @@ for (const bad of BAD_FILES) {
     });
   });
 }
+
+test('readFrameSamples gives the samples of each frame as columns, the same as samples(), reusing the columns', () => {
+  const r = CaptureReader.open(SAMPLE);
+  const cols = new SampleColumns();
+  for (let i = 1; i <= SAMPLE_FRAMES; i++) {
+    const n = r.readFrameSamples(i, cols);
+    const got = Array.from({ length: n }, (_, j) => ({ flow: cols.flow[j], rxBytes: cols.rx[j], txBytes: cols.tx[j] }));
+    assert.deepEqual(got.sort((a, b) => a.flow - b.flow), r.samples(i).sort((a, b) => a.flow - b.flow), `frame ${i}`);
+    assert.equal(n, sampleFlows(i).length);
+  }
+  assert.equal(r.readFrameSamples(SAMPLE_FRAMES + 1, cols), 0);
+  r.close();
+});
+
+test('readFrameSamples grows its columns past their first size and refuses a negative byte count', (t) => {
+  const file = path.join(tempDir(t), 'many.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER);
+  const flows = Array.from({ length: 3000 }, (_, i) => ({ ...sampleFlows(1)[0], lport: 1000 + i, rxBytes: i + 1, txBytes: 2 * i }));
+  w.append({ wallUs: 2e15, monoUs: 1e6, intervalUs: 1e6, loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1, lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' },
+    lost: { events: 0, rxBytes: 0, txBytes: 0 } }, flows);
+  w.close(true);
+  const r = CaptureReader.open(file);
+  const cols = new SampleColumns();
+  assert.equal(r.readFrameSamples(1, cols), 3000);
+  assert.equal(Array.from(cols.rx.subarray(0, 3000)).reduce((a, b) => a + b, 0), (3000 * 3001) / 2);
+  r.close();
+  const db = new Database(file);
+  db.prepare('UPDATE sample SET tx_bytes = -5 WHERE flow = 7').run();
+  db.close();
+  const bad = CaptureReader.open(file);
+  assert.throws(() => bad.readFrameSamples(1, cols), (e: unknown) => e instanceof CaptureError && /negative byte count/.test(e.message) && e.message.startsWith(file));
+  bad.close();
+});
