@@ -354,8 +354,8 @@ test('cgroup filter: only processes in the cgroup or below it are counted, in th
   const child = path.join(parent, 'leaf');
   fs.mkdirSync(child, { recursive: true });
   const server = await startServer('127.0.0.1', 77);
+  const peer = nodeClient('tcptop-cgroup', '127.0.0.1', server.port, 6_543);
   try {
-    const peer = nodeClient('tcptop-cgroup', '127.0.0.1', server.port, 6_543);
     fs.writeFileSync(path.join(child, 'cgroup.procs'), String(peer.pid));
     await withProbe({ probe: 'auto', cgroupPath: parent }, async (probe) => {
       peer.go();
@@ -368,6 +368,10 @@ test('cgroup filter: only processes in the cgroup or below it are counted, in th
       assert.equal(hasEnd(flows, mine.client), false);
     });
   } finally {
+    if (peer.child.exitCode === null) {
+      peer.child.kill();
+      await peer.result.catch(() => undefined);
+    }
     await server.close();
     fs.rmdirSync(child);
     fs.rmdirSync(parent);

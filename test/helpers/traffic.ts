@@ -125,7 +125,11 @@ let linkDir: string | undefined;
  */
 export function namedExecutable(executable: string, name: string): string {
   if (name.length > 15) throw new Error(`comm ${name} is longer than 15 characters`);
-  linkDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-peers-'));
+  if (!linkDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-peers-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    linkDir = dir;
+  }
   const link = path.join(linkDir, name);
   if (!fs.existsSync(link)) fs.symlinkSync(fs.realpathSync(executable), link);
   return link;
