@@ -63,6 +63,11 @@ export class CaptureReader {
   private collectInto: SampleColumns | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
+    // Defined up front: better-sqlite3 refuses to define a function while a statement (frames()) is being iterated.
+    db.function('tcptop_collect', { deterministic: false }, (flow: unknown, rx: unknown, tx: unknown) => {
+      this.collectInto!.push(checkedInt(flow, 'flow id'), checkedBytes(rx), checkedBytes(tx));
+      return null;
+    });
     this.meta = this.guard(() => {
       checkTables(db);
       checkFrames(db);
@@ -212,12 +217,6 @@ export class CaptureReader {
    * sampleRows: the path for aggregating millions of samples a frame at a time, with memory set by one frame.
    */
   readFrameSamples(seq: number, into: SampleColumns): number {
-    if (!this.collectInto) {
-      this.db.function('tcptop_collect', { deterministic: false }, (flow: unknown, rx: unknown, tx: unknown) => {
-        this.collectInto!.push(checkedInt(flow, 'flow id'), checkedBytes(rx), checkedBytes(tx));
-        return null;
-      });
-    }
     into.count = 0;
     this.collectInto = into;
     return this.guard(() => {

@@ -69,7 +69,11 @@ function readAll(file: string): void {
   try {
     const span = r.span();
     if (!span) return;
-    for (const f of r.frames(span.firstSeq, span.lastSeq)) r.flowBytes(f.seq);
+    const cols = new SampleColumns();
+    for (const f of r.frames(span.firstSeq, span.lastSeq)) {
+      r.flowBytes(f.seq);
+      r.readFrameSamples(f.seq, cols);
+    }
     for (const _ of r.sampleRows(span.firstSeq, span.lastSeq));
     r.totals(span.firstSeq, span.lastSeq);
   } finally {
