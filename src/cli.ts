@@ -4,9 +4,10 @@ import { recordCommand } from './record/command';
 import { liveCommand } from './record/live-command';
 import { infoCommand } from './replay/info-command';
 import { replayCommand } from './replay/command';
+import { reportCommand } from './report/command';
 
 export async function main(argv: string[]): Promise<number> {
-  return run(buildProgram(liveCommand, [recordCommand, replayCommand, infoCommand]), argv);
+  return run(buildProgram(liveCommand, [recordCommand, replayCommand, infoCommand, reportCommand]), argv);
 }
 
 if (require.main === module) {

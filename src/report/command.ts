@@ -1,0 +1,191 @@
+// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON or a chart.
+import { CaptureReader, SampleColumns } from '../capture/reader';
+import { write } from '../cli/output';
+import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
+import type { CommandSpec } from '../cli/spec';
+import { CaptureError, UsageError } from '../errors';
+import { resolveRange, type SeqRange } from '../time/range';
+import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import { displayZone, type DisplayZone } from '../time/zone';
+import { metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import { columnPlan, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
+import { FORMATS, reportCsv, reportJson, reportTable, type Format, type ReportData } from './format';
+import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
+import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
+
+export interface ReportOptions {
+  by?: GroupKey[];
+  window?: number;
+  from?: TimeSpec;
+  to?: TimeSpec;
+  utc?: boolean;
+  top?: number;
+  sort?: SortKey;
+  format?: Format;
+  json?: boolean;
+  chart?: boolean;
+  metric?: Metric;
+  height?: number;
+  width?: number;
+  color?: boolean;
+}
+
+const CHART_ONLY = { metric: '--metric', height: '--height', width: '--width', color: '--color' } as const;
+
+export const reportCommand: CommandSpec<ReportOptions> = {
+  name: 'report',
+  summary: 'bytes and rates per host, process or port over a capture: totals, windows, top N, CSV/JSON, charts',
+  args: [{ name: 'file', description: 'capture file written by tcptop record' }],
+  options: [
+    { flags: '--by <key>', description: `group by ${GROUP_KEYS.join('|')}; repeat to combine (default: host)`, parse: parseChoice('--by', GROUP_KEYS), repeatable: true },
+    { flags: '--window <duration>', description: 'one row per group per window of this length (10s, 1m, 1h), a whole number of frames', parse: parseDuration('--window') },
+    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
+    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
+    { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    { flags: '--top <n>', description: 'the n groups with the most bytes, the rest summed in one other row (chart: default 5, at most 10)', parse: parseCount('--top') },
+    { flags: '--sort <key>', description: `order rows by ${SORT_KEYS.join('|')} (default: total)`, parse: parseChoice('--sort', SORT_KEYS) },
+    { flags: '--format <format>', description: `${FORMATS.join('|')} (default: table)`, parse: parseChoice('--format', FORMATS), conflicts: ['json'] },
+    { flags: '--json', description: 'short for --format json' },
+    { flags: '--chart', description: 'draw throughput over time, one line per group', conflicts: ['window', 'format', 'json', 'sort'] },
+    { flags: '--metric <metric>', description: `chart ${METRICS.join('|')} bytes (default: total)`, parse: parseChoice('--metric', METRICS) },
+    { flags: '--height <rows>', description: 'chart height in rows (default: 15)', parse: (t) => parseNumberIn('--height', t, 2, 200, { integer: true }) },
+    { flags: '--width <columns>', description: 'chart width (default: the terminal width, 80 when not a terminal)', parse: (t) => parseNumberIn('--width', t, 30, 1000, { integer: true }) },
+    { flags: '--color', description: 'colour the chart even when not writing to a terminal' },
+  ],
+  examples: [
+    'tcptop report incident.db                          # bytes per remote host over the capture',
+    'tcptop report --by comm --by host --top 10 incident.db',
+    'tcptop report --by port --window 1m --from 14:00 --to 14:30 incident.db',
+    'tcptop report --by host --window 10s --format csv incident.db > hosts.csv',
+    'tcptop report --chart --by comm --metric tx incident.db',
+  ],
+  async run(args, opts) {
+    const file = args[0] as string;
+    if (!opts.chart) {
+      const given = (Object.keys(CHART_ONLY) as (keyof typeof CHART_ONLY)[]).find((k) => opts[k] !== undefined);
+      if (given) throw new UsageError(`${CHART_ONLY[given]}: only with --chart`);
+    } else if (opts.top !== undefined && opts.top > MAX_SERIES) {
+      throw new UsageError(`--top: invalid value '${opts.top}' with --chart (expected a whole number from 1 to ${MAX_SERIES}, one colour each)`);
+    }
+    const by = [...new Set(opts.by ?? ['host'])] as GroupKey[];
+    const reader = CaptureReader.open(file);
+    try {
+      const span = reader.span();
+      if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to report)');
+      const zone = displayZone(reader.meta, opts.utc ?? false);
+      const range = resolveRange(reader, span, zone, opts.from, opts.to);
+      if (opts.chart) {
+        await write(chart(reader, range, by, zone, opts));
+        return;
+      }
+      const format = opts.json ? 'json' : opts.format ?? 'table';
+      const data = report(file, reader, range, by, opts);
+      await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : format === 'csv' ? reportCsv(data) : reportTable(data, zone));
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+/** Feeds the frames of the range and their samples, mapped to groups, to an aggregator. */
+function scan(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, emit: (w: WindowStats) => void): void {
+  const agg = new WindowAggregator(opts, emit);
+  const cols = new SampleColumns();
+  let of = new Int32Array(cols.flow.length);
+  const lookup = (id: number) => reader.flow(id);
+  for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
+    const n = reader.readFrameSamples(frame.seq, cols);
+    if (of.length < n) of = new Int32Array(cols.flow.length);
+    for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
+    agg.addFrame(frame, of, cols.rx, cols.tx, n);
+  }
+  agg.finish();
+}
+
+/** The whole range as one window: every group's totals and peak, for ranking. */
+function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
+  let all: WindowStats | null = null;
+  scan(reader, range, groups, { framesPerWindow: Infinity, peakOf }, (w) => (all = w));
+  return all!;
+}
+
+function report(file: string, reader: CaptureReader, range: SeqRange, by: GroupKey[], opts: ReportOptions): ReportData {
+  const groups = new FlowGroups(by);
+  const sort = opts.sort ?? 'total';
+  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
+  const summary = new SummaryBuilder();
+  const rows: ReportRow[] = [];
+  const collect = (other: number | null) => (w: WindowStats): void => {
+    summary.add(w);
+    rows.push(...windowRows(w, groups.keys, other, sort));
+  };
+  if (opts.top === undefined) {
+    scan(reader, range, groups, { framesPerWindow: perWindow }, collect(null));
+  } else {
+    // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
+    // needs the rest's bytes frame by frame.
+    const all = whole(reader, range, groups, 'total');
+    const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
+    if (perWindow === Infinity && keep.length === all.groups.length) {
+      collect(null)(all);
+    } else {
+      const other = groups.size;
+      scan(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) }, collect(other));
+    }
+  }
+  return {
+    file,
+    hostname: reader.meta.hostname,
+    by,
+    columns: groups.columns,
+    windowUs: opts.window ?? null,
+    top: opts.top ?? null,
+    sort,
+    flows: groups.flows,
+    hosts: groups.hosts,
+    groups: groups.size,
+    summary: summary.result(opts.window !== undefined)!,
+    rows,
+  };
+}
+
+function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
+  const metric = opts.metric ?? 'total';
+  const groups = new FlowGroups(by);
+  const all = whole(reader, range, groups, metric);
+  const moved = all.groups.filter((g) => metricOf(metric, g.rx, g.tx) > 0);
+  const keep = topGroups(moved, groups.keys, opts.top ?? 5, metric);
+  const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
+  const plan = columnPlan(all.frames, plotColumns(width));
+  const columns: WindowStats[] = [];
+  scan(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric, fold: foldMap(groups.size, keep, -1) }, (w) => columns.push(w));
+  const series = keep.map((g): ChartSeries => {
+    const stats = all.groups.find((s) => s.group === g)!;
+    const total = metricOf(metric, stats.rx, stats.tx);
+    return {
+      name: groups.keys[g].join(' '),
+      values: columns.map((col) => {
+        const s = col.groups.find((x) => x.group === g);
+        return s ? (metricOf(metric, s.rx, s.tx) * 1e6) / col.durationUs : 0;
+      }),
+      totalBytes: total,
+      avgRate: (total * 1e6) / all.durationUs,
+      peakRate: stats.peakRate,
+      peakWallUs: stats.peakWallUs,
+    };
+  });
+  return renderChart({
+    metric,
+    by: by.join(' and '),
+    groups: moved.length,
+    startUs: all.startUs,
+    endUs: all.endUs,
+    zone,
+    ...plan,
+    intervalUs: reader.meta.intervalUs,
+    series,
+    width,
+    height: opts.height ?? 15,
+    color: opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
+  });
+}
