@@ -119,16 +119,17 @@ export function assertExact(
   assert.equal(wrong.length, 0, `${wrong.length} of ${expected.length} flows wrong:\n  ${wrong.join('\n  ')}`);
 }
 
-/** Flows on the ports of `expected` that are not expected ones: double counts, wrong pids, wrong ends. */
+/**
+ * Flows of the test's connections (same port pair) that are not expected ones: double counts, wrong
+ * pids, swapped ends. Matching both ports keeps other programs' traffic out, even on reused ports.
+ */
 function strays(got: Map<string, { rxBytes: number; txBytes: number }>, keys: Map<string, FlowKey>, expected: Expected[]): string[] {
-  const ports = new Set(expected.flatMap((e) => [e.lport, e.rport]));
+  const pairs = new Set(expected.flatMap((e) => [`${e.lport}-${e.rport}`, `${e.rport}-${e.lport}`]));
   const want = new Set(expected.map(keyOf));
   const out: string[] = [];
   for (const [k, v] of got) {
     const f = keys.get(k)!;
-    if ((ports.has(f.lport) || ports.has(f.rport)) && !want.has(k) && (v.rxBytes > 0 || v.txBytes > 0)) {
-      out.push(`${k}: rx ${v.rxBytes} tx ${v.txBytes}`);
-    }
+    if (pairs.has(`${f.lport}-${f.rport}`) && !want.has(k) && (v.rxBytes > 0 || v.txBytes > 0)) out.push(`${k}: rx ${v.rxBytes} tx ${v.txBytes}`);
   }
   return out;
 }
