@@ -98,9 +98,11 @@ export function renderChart(c: ChartInput): string {
   const seconds = (n: number): string => `${Math.round((n * c.intervalUs) / 1e3) / 1e3} s`;
   const perColumn = c.columnsPerFrame > 1
     ? `one frame (${seconds(1)}) per ${c.columnsPerFrame} columns`
-    : `one column per ${c.framesPerColumn === 1 ? 'frame' : `${c.framesPerColumn} frames`} (${seconds(c.framesPerColumn)}), their mean rate`;
+    : c.framesPerColumn === 1
+      ? `one column per frame (${seconds(1)})`
+      : `one column per ${c.framesPerColumn} frames (${seconds(c.framesPerColumn)}), their mean rate`;
   let out = `${METRIC_TITLE[c.metric]} by ${c.by}, top ${c.series.length} of ${c.groups}\n`;
-  out += `${dateTimeOf(c.zone, c.startUs)} to ${dateTimeOf(c.zone, c.endUs)} ${zoneLabel(c.zone, c.startUs / 1000)}; ${perColumn}\n`;
+  out += `${dateTimeOf(c.zone, c.startUs)} to ${at(c.endUs)} ${zoneLabel(c.zone, c.startUs / 1000)}\n${perColumn}\n`;
   if (c.series.length === 0) return `${out}no bytes moved in this range\n`;
 
   const steps = c.height - 1;
@@ -180,7 +182,10 @@ export function renderChart(c: ChartInput): string {
   out += c.series.map((s, i) => {
     const marker = STYLES[i % STYLES.length][4].repeat(2);
     const color = c.color ? PALETTE[i % PALETTE.length] : undefined;
-    return `  ${paint(marker, color)} ${s.name.padEnd(nameWidth)}  total ${humanBytes(s.totalBytes)}, avg ${rateText(s.avgRate)}, peak ${rateText(s.peakRate)} at ${at(s.peakWallUs)}\n`;
+    const facts = `total ${humanBytes(s.totalBytes)}, avg ${rateText(s.avgRate)}, peak ${rateText(s.peakRate)} at ${at(s.peakWallUs)}`;
+    // Too long for the width: the facts go on a line of their own.
+    const oneLine = 2 + marker.length + 1 + nameWidth + 2 + facts.length <= c.width;
+    return `  ${paint(marker, color)} ${oneLine ? `${s.name.padEnd(nameWidth)}  ${facts}` : `${s.name}\n       ${facts}`}\n`;
   }).join('');
   return out;
 }

@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
+import { generateSpike, SPIKE_BYTES, SPIKE_FRAME, SPIKE_FRAMES, spikeFlows, spikeInterval } from '../../fixtures/spike';
+import { CaptureReader } from '../../src/capture/reader';
+import { CaptureWriter } from '../../src/capture/writer';
+import type { FlowBytes } from '../../src/capture/types';
+import { humanRate } from '../../src/view/units';
+import { BAD_FILES } from '../helpers/bad-captures';
+import { oneLine, tcptop } from '../helpers/cli';
+import { GOLDEN, SAMPLE } from '../helpers/paths';
+import { tempDir } from '../helpers/tmp';
+import { parseViews } from '../helpers/views';
+
+const rel = path.relative(path.resolve(__dirname, '../../..'), SAMPLE);
+
+function golden(name: string, text: string): void {
+  const file = path.join(GOLDEN, `${name}.txt`);
+  if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, text);
+  assert.equal(text, fs.readFileSync(file, 'utf8'));
+}
+
+/** Golden outputs of `tcptop report` on the sample; UPDATE_GOLDEN=1 rewrites them (then read the diff). */
+const GOLDEN_CASES: [string, string[]][] = [
+  ['report-host', [rel]],
+  ['report-flow-top-window', ['--by', 'flow', '--top', '4', '--window', '5s', rel]],
+  ['report-comm-port-peak', ['--by', 'comm', '--by', 'port', '--sort', 'peak', rel]],
+  ['report-raddr-utc-range', ['--utc', '--from', '+2s', '--to', '-3s', '--by', 'raddr', '--sort', 'rx', rel]],
+  ['report-host-window-csv', ['--by', 'host', '--window', '4s', '--format', 'csv', rel]],
+  ['report-pid-top-json', ['--json', '--by', 'pid', '--top', '3', rel]],
+  ['chart-sample', ['--chart', rel]],
+  ['chart-comm-tx', ['--chart', '--by', 'comm', '--metric', 'tx', '--top', '6', '--height', '8', '--width', '64', rel]],
+];
+
+for (const [name, args] of GOLDEN_CASES) {
+  test(`report ${args.join(' ')} prints ${name}.txt`, () => {
+    const r = tcptop(['report', ...args]);
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+    golden(name, r.stdout);
+  });
+}
+
+// What the goldens say is checked here against sums computed from the generator's own numbers, and from the
+// frames' intervals as stored, never from the report's code.
+
+const ISO = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+const host = (addr: string) => /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(addr) ? addr.slice(7) : addr;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+const reader = CaptureReader.open(SAMPLE);
+const FRAMES = Array.from({ length: SAMPLE_FRAMES }, (_, i) => reader.frame(i + 1)!);
+reader.close();
+
+interface Expected {
+  key: Record<string, string | number>;
+  rx_bytes: number;
+  tx_bytes: number;
+  total_bytes: number;
+  avg_bytes_per_sec: number;
+  peak_bytes_per_sec: number;
+  peak_time: string;
+}
+
+/** Rows for frames `seqs`, grouped by `keyOf`, ordered biggest total first, ties by key text. */
+function expected(seqs: number[], keyOf: (f: FlowBytes) => Record<string, string | number>, flows: (i: number) => FlowBytes[] = sampleFlows): Expected[] {
+  const duration = seqs.reduce((s, i) => s + FRAMES[i - 1].intervalUs, 0);
+  const groups = new Map<string, { key: Record<string, string | number>; rx: number; tx: number; perFrame: Map<number, number> }>();
+  for (const i of seqs) {
+    for (const f of flows(i)) {
+      const key = keyOf(f);
+      const k = JSON.stringify(key);
+      const g = groups.get(k) ?? { key, rx: 0, tx: 0, perFrame: new Map() };
+      groups.set(k, g);
+      g.rx += f.rxBytes;
+      g.tx += f.txBytes;
+      g.perFrame.set(i, (g.perFrame.get(i) ?? 0) + f.rxBytes + f.txBytes);
+    }
+  }
+  return [...groups.values()].map((g) => {
+    let peak = -1;
+    let at = 0;
+    for (const i of seqs) {
+      const rate = ((g.perFrame.get(i) ?? 0) * 1e6) / FRAMES[i - 1].intervalUs;
+      if (g.perFrame.has(i) && rate > peak) [peak, at] = [rate, FRAMES[i - 1].wallUs];
+    }
+    return { key: g.key, rx_bytes: g.rx, tx_bytes: g.tx, total_bytes: g.rx + g.tx, avg_bytes_per_sec: round3(((g.rx + g.tx) * 1e6) / duration),
+      peak_bytes_per_sec: round3(peak), peak_time: ISO(at) };
+  }).sort((a, b) => b.total_bytes - a.total_bytes || (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : 1));
+}
+
+function jsonRows(args: string[]): Record<string, any>[] {
+  const r = tcptop(['report', '--json', ...args, SAMPLE]);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout).rows;
+}
+
+const strip = (rows: Record<string, any>[], keys: string[]) => rows.map((r) => ({
+  key: Object.fromEntries(keys.map((k) => [k, r[k]])),
+  rx_bytes: r.rx_bytes, tx_bytes: r.tx_bytes, total_bytes: r.total_bytes, avg_bytes_per_sec: r.avg_bytes_per_sec,
+  peak_bytes_per_sec: r.peak_bytes_per_sec, peak_time: r.peak_time,
+}));
+
+const ALL = Array.from({ length: SAMPLE_FRAMES }, (_, i) => i + 1);
+
+test('by host: every host\'s bytes, average and peak rate equal the generated bytes; mapped addresses count as IPv4', () => {
+  const rows = jsonRows([]);
+  assert.deepEqual(strip(rows, ['host']), expected(ALL, (f) => ({ host: host(f.raddr) })));
+  assert.ok(!rows.some((r) => r.host.startsWith('::ffff:')));
+  assert.ok(rows.every((r) => r.start === ISO(FRAMES[0].wallUs - FRAMES[0].intervalUs) && r.end === ISO(FRAMES[11].wallUs)));
+});
+
+test('by port in 5 s windows: rows per window aligned to the first frame, a short last window', () => {
+  const rows = jsonRows(['--by', 'port', '--window', '5s']);
+  const windows = [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]];
+  const want = windows.flatMap((w) => expected(w, (f) => ({ port: Math.min(f.lport, f.rport) }))
+    .sort((a, b) => b.total_bytes - a.total_bytes || (a.key.port as number) - (b.key.port as number))
+    .map((e) => ({ ...e, start: ISO(FRAMES[w[0] - 1].wallUs - FRAMES[w[0] - 1].intervalUs), end: ISO(FRAMES[w[w.length - 1] - 1].wallUs) })));
+  assert.deepEqual(rows.map((r) => ({ ...strip([r], ['port'])[0], start: r.start, end: r.end })), want);
+});
+
+test('by comm and host over a range: sums of exactly the frames in the range', () => {
+  const rows = jsonRows(['--by', 'comm', '--by', 'host', '--from', '15:00:03', '--to', '15:00:08']);
+  assert.deepEqual(strip(rows, ['comm', 'host']), expected([3, 4, 5, 6, 7, 8], (f) => ({ comm: f.comm, host: host(f.raddr) })));
+});
+
+test('--top keeps the biggest flows and sums the rest into other, so every column still adds up', () => {
+  const rows = jsonRows(['--by', 'flow', '--top', '3']);
+  const keys = ['pid', 'comm', 'laddr', 'lport', 'raddr', 'rport'];
+  const all = expected(ALL, (f) => ({ pid: f.pid, comm: f.comm, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport }));
+  assert.equal(rows.length, 4);
+  assert.deepEqual(strip(rows.slice(0, 3), keys), all.slice(0, 3));
+  const other = rows[3];
+  assert.deepEqual(keys.map((k) => other[k]), keys.map(() => null));
+  assert.equal(other.other_groups, all.length - 3);
+  for (const col of ['rx_bytes', 'tx_bytes', 'total_bytes']) {
+    assert.equal(rows.reduce((s, r) => s + r[col], 0), all.reduce((s, e) => s + (e as any)[col], 0), col);
+  }
+  // The other row's peak is the rest's busiest frame, summed frame by frame.
+  const rest = new Set(all.slice(3).map((e) => JSON.stringify(e.key)));
+  const restRate = (i: number) => sampleFlows(i).filter((f) => rest.has(JSON.stringify({ pid: f.pid, comm: f.comm, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport })))
+    .reduce((s, f) => s + f.rxBytes + f.txBytes, 0) * 1e6 / FRAMES[i - 1].intervalUs;
+  assert.equal(other.peak_bytes_per_sec, round3(Math.max(...ALL.map(restRate))));
+});
+
+test('--sort orders by received, sent or peak; --top picks by total', () => {
+  const tx = jsonRows(['--sort', 'tx']).map((r) => r.tx_bytes);
+  assert.deepEqual(tx, [...tx].sort((a, b) => b - a));
+  const peak = jsonRows(['--sort', 'peak']).map((r) => r.peak_bytes_per_sec);
+  assert.deepEqual(peak, [...peak].sort((a, b) => b - a));
+  const top = jsonRows(['--top', '2', '--sort', 'rx']).slice(0, 2).map((r) => r.host).sort();
+  assert.deepEqual(top, expected(ALL, (f) => ({ host: host(f.raddr) })).slice(0, 2).map((e) => e.key.host).sort());
+});
+
+test('group totals equal info --json for the whole capture, and replay for a range', () => {
+  const info = JSON.parse(tcptop(['info', '--json', SAMPLE]).stdout);
+  for (const by of ['host', 'flow', 'comm', 'port', 'pid', 'laddr', 'raddr']) {
+    const r = JSON.parse(tcptop(['report', '--json', '--by', by, SAMPLE]).stdout);
+    assert.equal(r.rows.reduce((s: number, x: any) => s + x.rx_bytes, 0), info.rx_bytes, by);
+    assert.equal(r.rows.reduce((s: number, x: any) => s + x.tx_bytes, 0), info.tx_bytes, by);
+    assert.deepEqual([r.rx_bytes, r.tx_bytes, r.flows, r.frames], [info.rx_bytes, info.tx_bytes, info.flows, info.frames]);
+    assert.deepEqual(r.lost, { events: info.lost.events, rx_bytes: info.lost.rxBytes, tx_bytes: info.lost.txBytes });
+  }
+  // Replay summed over the same six frames shows each flow's KB, rounded down, as the classic view does.
+  const [view] = parseViews(tcptop(['replay', '-C', '--from', '15:00:03', '--to', '15:00:08', SAMPLE, '6']).stdout);
+  const flows = jsonRows(['--by', 'flow', '--from', '15:00:03', '--to', '15:00:08']);
+  assert.equal(view.rows.length, flows.length);
+  for (const v of view.rows) {
+    const f = flows.find((x) => x.pid === v.pid && `${x.laddr}:${x.lport}` === v.local && `${x.raddr}:${x.rport}` === v.remote);
+    assert.ok(f, `${v.local} ${v.remote}`);
+    assert.deepEqual([Math.floor(f.rx_bytes / 1024), Math.floor(f.tx_bytes / 1024)], [v.rxKb, v.txKb]);
+  }
+});
+
+test('CSV has a header row and one line per JSON row, with the same numbers', () => {
+  const args = ['--by', 'comm', '--window', '3s', '--top', '2', SAMPLE];
+  const csv = tcptop(['report', '--format', 'csv', ...args]).stdout.trimEnd().split('\n');
+  const json = JSON.parse(tcptop(['report', '--json', ...args]).stdout).rows;
+  assert.equal(csv[0], 'start,end,comm,other_groups,rx_bytes,tx_bytes,total_bytes,avg_bytes_per_sec,peak_bytes_per_sec,peak_time');
+  assert.equal(csv.length - 1, json.length);
+  csv.slice(1).forEach((line, i) => {
+    const j = json[i];
+    assert.equal(line, [j.start, j.end, j.comm ?? '', j.other_groups, j.rx_bytes, j.tx_bytes, j.total_bytes, j.avg_bytes_per_sec, j.peak_bytes_per_sec, j.peak_time].join(','));
+  });
+});
+
+test('the table starts with the summary: span, frames, flows, hosts, bytes each way, the busiest frame and window', () => {
+  const out = tcptop(['report', '--window', '4s', SAMPLE]).stdout;
+  const line = (k: string) => out.split('\n').find((l) => l.startsWith(`${k}  `))?.slice(k.length).trim();
+  const all = ALL.flatMap(sampleFlows);
+  const rx = all.reduce((s, f) => s + f.rxBytes, 0);
+  const tx = all.reduce((s, f) => s + f.txBytes, 0);
+  assert.equal(line('span'), '2026-11-20 15:00:00 to 2026-11-20 15:00:12 (12.002s), Europe/Berlin (+01:00)');
+  assert.equal(line('frames'), '12');
+  assert.equal(line('flows'), '12');
+  assert.equal(line('hosts'), String(new Set(all.map((f) => host(f.raddr))).size));
+  assert.equal(line('received'), `${rx.toLocaleString('en-US')} bytes (95.3 MiB)`);
+  assert.equal(line('sent'), `${tx.toLocaleString('en-US')} bytes (97.7 MiB)`);
+  const bytes = (i: number) => sampleFlows(i).reduce((s, f) => s + f.rxBytes + f.txBytes, 0);
+  const busiest = ALL.reduce((b, i) => (bytes(i) * 1e6 / FRAMES[i - 1].intervalUs > bytes(b) * 1e6 / FRAMES[b - 1].intervalUs ? i : b), 1);
+  assert.match(line('busiest frame') ?? '', new RegExp(`^15:00:${String(busiest - 1).padStart(2, '0')} to 15:00:${String(busiest).padStart(2, '0')}: `));
+  const windowBytes = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]].map((w) => w.reduce((s, i) => s + bytes(i), 0));
+  const w = windowBytes.indexOf(Math.max(...windowBytes));
+  assert.match(line('busiest window') ?? '', new RegExp(`^15:00:${String(w * 4).padStart(2, '0')} to 15:00:${String(w * 4 + 4).padStart(2, '0')}: `));
+  assert.match(line('not counted') ?? '', /^3 events: 4,096 bytes received/);
+});
+
+test('a chart of a spike shorter than a column: the column shows at least its mean, the legend the spike\'s peak', (t) => {
+  const dir = tempDir(t);
+  generateSpike(path.join(dir, 'spike.db'));
+  const r = tcptop(['report', '--chart', '--width', '50', '--height', '10', 'spike.db'], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  golden('chart-spike', r.stdout);
+  // 39 columns for 120 frames: 4 frames a column, the spike (frame 61) in column 15 with frames 62 to 64.
+  assert.match(r.stdout, /one column per 4 frames \(4 s\), their mean rate/);
+  const column = [61, 62, 63, 64];
+  const spikeBytes = column.flatMap(spikeFlows).filter((f) => f.raddr === '203.0.113.99').reduce((s, f) => s + f.rxBytes + f.txBytes, 0);
+  const mean = (spikeBytes * 1e6) / column.reduce((s, i) => s + spikeInterval(i), 0);
+  // The spike's host is the second biggest: its line is drawn heavy. Find the highest row it reaches.
+  const rows = r.stdout.split('\n').filter((l) => /^ {0,9}\d+ \S+\/s [┤┼]/.test(l));
+  const top = rows.findIndex((l) => /[┏┓━┃┗┛]/.test(l.slice(11)));
+  const label = rows[top].slice(0, 10).trim();
+  const m = /^(\d+(?:\.\d+)?) (B|KiB|MiB)\/s$/.exec(label)!;
+  const drawn = Number(m[1]) * 1024 ** ['B', 'KiB', 'MiB'].indexOf(m[2]);
+  const step = drawn / (rows.length - 1 - top);
+  assert.ok(drawn >= mean, `drawn at ${label}, mean ${mean}`);
+  assert.ok(drawn - step < mean, `drawn a row too high: ${label}, mean ${mean}`);
+  assert.ok(mean < 15 * 1024 * 1024, 'the column mean is a quarter of the spike');
+  const peak = ((2000 + SPIKE_BYTES) * 1e6) / spikeInterval(SPIKE_FRAME);
+  // At 50 columns each legend entry takes two lines: the name, then its facts.
+  const lines = r.stdout.split('\n');
+  const legend = lines[lines.findIndex((l) => l.endsWith('━━ 203.0.113.99')) + 1];
+  assert.match(legend, new RegExp(`peak ${humanRate(peak).replace('.', '\\.')} at 15:01:01$`));
+  assert.equal(SPIKE_FRAMES, 120);
+});
+
+test('the chart is as wide as asked, 80 columns when stdout is not a terminal, coloured only with --color', () => {
+  const plain = tcptop(['report', '--chart', SAMPLE]).stdout;
+  assert.ok(!plain.includes('\x1b['));
+  const plot = plain.split('\n\n')[0].split('\n');
+  assert.ok(plot.every((l) => l.length <= 80));
+  assert.ok(plot.some((l) => l.length === 80 - 11 + 11 - 1 || l.length > 70), 'the plot fills the width');
+  assert.ok(tcptop(['report', '--chart', '--width', '40', SAMPLE]).stdout.split('\n\n')[0].split('\n').slice(3).every((l) => l.length <= 40));
+  const colour = tcptop(['report', '--chart', '--color', SAMPLE]).stdout;
+  assert.ok(colour.includes('\x1b[36m') && colour.includes('\x1b[35m'));
+  assert.equal(colour.replace(/\x1b\[\d+m/g, ''), plain);
+  assert.ok(!tcptop(['report', '--chart', SAMPLE], { env: { NO_COLOR: '1' } }).stdout.includes('\x1b['));
+});
+
+const BAD_OPTIONS: [string[], RegExp][] = [
+  [['--window', '0'], /^tcptop: --window: invalid duration '0' \(expected a time above 0 and at most 366 days, such as 90, 10s, 5m, 1h30m\)$/],
+  [['--window', '1500ms'], /^tcptop: --window: 1\.5s is not a whole number of frames \(the capture's interval is 1s\): use 1s, 2s, 3s \.\.\.$/],
+  [['--by', 'nonsense'], /^tcptop: --by: invalid value 'nonsense' \(expected one of host, laddr, raddr, port, pid, comm, flow\)$/],
+  [['--from', '15:00:07', '--to', '15:00:05'], /^tcptop: --from 2026-11-20 15:00:07 is after --to 2026-11-20 15:00:05$/],
+  [['--from', '16:00'], /^tcptop: no frames in the range asked for \(the capture spans 2026-11-20 15:00:00 to 2026-11-20 15:00:12\)$/],
+  [['--from', 'noon'], /^tcptop: --from: invalid time 'noon'/],
+  [['--top', '0'], /^tcptop: --top: invalid value '0' \(expected a whole number from 1 to \d+\)$/],
+  [['--top', 'many'], /^tcptop: --top: invalid value 'many'/],
+  [['--chart', '--top', '11'], /^tcptop: --top: invalid value '11' with --chart \(expected a whole number from 1 to 10, one colour each\)$/],
+  [['--chart', '--height', '1'], /^tcptop: --height: invalid value '1' \(expected a whole number from 2 to 200\)$/],
+  [['--chart', '--height', 'tall'], /^tcptop: --height: invalid value 'tall'/],
+  [['--chart', '--width', '10'], /^tcptop: --width: invalid value '10' \(expected a whole number from 30 to 1000\)$/],
+  [['--height', '10'], /^tcptop: --height: only with --chart$/],
+  [['--metric', 'tx'], /^tcptop: --metric: only with --chart$/],
+  [['--chart', '--metric', 'both'], /^tcptop: --metric: invalid value 'both' \(expected one of rx, tx, total\)$/],
+  [['--sort', 'size'], /^tcptop: --sort: invalid value 'size' \(expected one of rx, tx, total, peak\)$/],
+  [['--format', 'xml'], /^tcptop: --format: invalid value 'xml' \(expected one of table, csv, json\)$/],
+  [['--json', '--format', 'csv'], /^tcptop report: option '--format <format>' cannot be used with option '--json'$/],
+  [['--chart', '--window', '5s'], /^tcptop report: option '--(chart|window <duration>)' cannot be used with option '--(chart|window <duration>)'$/],
+  [['--bogus'], /^tcptop report: unknown option '--bogus'$/],
+];
+
+for (const [args, message] of BAD_OPTIONS) {
+  test(`tcptop report ${args.join(' ')} is refused in one line with status 2`, () => {
+    const r = tcptop(['report', ...args, SAMPLE]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(oneLine(r), message);
+  });
+}
+
+test('a capture with no frames yet is refused in one line', (t) => {
+  const file = path.join(tempDir(t), 'empty.db');
+  CaptureWriter.create(file, SAMPLE_HEADER).close(true);
+  const r = tcptop(['report', file]);
+  assert.equal(r.status, 2);
+  assert.equal(oneLine(r), `tcptop: ${file}: the capture has no frames yet (nothing to report)`);
+});
+
+for (const bad of BAD_FILES) {
+  for (const extra of [[], ['--chart'], ['--top', '2', '--window', '2s']]) {
+    test(`tcptop report ${extra.join(' ')} on ${bad.name}: one line naming the file and the problem, status 2`, (t) => {
+      const file = bad.make(tempDir(t));
+      const r = tcptop(['report', ...extra, file]);
+      assert.equal(r.status, 2);
+      assert.equal(r.stdout, '');
+      const line = oneLine(r);
+      assert.ok(line.startsWith(`tcptop: ${file}: `), line);
+      assert.match(line, bad.problem);
+    });
+  }
+}
