@@ -348,6 +348,35 @@ export function probeChecks(probe: ProbeChoice, expect: ProbeKind, env: CheckEnv
   ];
 }
 
+// What record must say for a probe this kernel lacks: the step that failed, why, and what to do.
+const REFUSAL: Record<ProbeKind, RegExp> = {
+  tracepoint: /^tcptop: find tracepoint \S+: not in this kernel \(needs linux 6\.3 or later; try --probe fentry or kprobe\)$/,
+  fentry: /^tcptop: (load|attach|find) [^:()]+: [a-z][^()]* \([^()]+\)$/,
+  kprobe: /^tcptop: (load|attach|find) [^:()]+: [a-z][^()]* \([^()]+\)$/,
+};
+
+/** The check that `record --probe kind` fails on this kernel in one line and leaves no file. */
+export function refusalCheck(kind: ProbeKind, env: CheckEnv): Check {
+  return {
+    name: `record --probe ${kind}: refused in one line naming the step that failed, no file left`,
+    run: async () => {
+      const file = path.join(env.tmp, `refused-${kind}.db`);
+      const child = spawn(process.execPath, [CLI, 'record', '-o', file, '-c', '1', '-i', '0.2', '--probe', kind], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      assert.equal(status, 1, err);
+      assert.equal(out, '');
+      const lines = err.split('\n').filter((l) => l !== '');
+      assert.equal(lines.length, 1, err);
+      assert.match(lines[0], REFUSAL[kind]);
+      assert.equal(fs.existsSync(file), false, 'a refused probe left a capture file');
+    },
+  };
+}
+
 function ofEnds(flows: FlowDelta[], ...ends: End[]): Map<string, { rxBytes: number; txBytes: number }> {
   const keep = flows.filter((f) => ends.some((e) => e.lport === f.lport && e.rport === f.rport));
   return sum(keep);
