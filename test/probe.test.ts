@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
 import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { nodeClient, payload, peekingClient, sendfileClient, startServer, streamingPeer, transfer } from './helpers/traffic';
+import { nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
 
 function bpfUnavailable(): string | undefined {
@@ -61,11 +61,15 @@ function hasEnd(flows: FlowDelta[], end: End): boolean {
 }
 
 async function withProbe(opts: Parameters<typeof openProbe>[0], body: (p: Probe) => Promise<void>): Promise<void> {
-  const probe = openProbe(opts);
   try {
-    await body(probe);
+    const probe = openProbe(opts);
+    try {
+      await body(probe);
+    } finally {
+      probe.close();
+    }
   } finally {
-    probe.close();
+    await stopPeers();
   }
 }
 
@@ -315,6 +319,7 @@ test('pid filter: only the chosen process is counted, in the kernel', kernel, as
       assert.equal(hasEnd(flows, mine.client), false);
     });
   } finally {
+    await stopPeers();
     await server.close();
   }
 });
@@ -368,10 +373,7 @@ test('cgroup filter: only processes in the cgroup or below it are counted, in th
       assert.equal(hasEnd(flows, mine.client), false);
     });
   } finally {
-    if (peer.child.exitCode === null) {
-      peer.child.kill();
-      await peer.result.catch(() => undefined);
-    }
+    await stopPeers();
     await server.close();
     fs.rmdirSync(child);
     fs.rmdirSync(parent);

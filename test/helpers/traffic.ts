@@ -151,8 +151,26 @@ export interface Peer<T> {
   result: Promise<T>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Ends every peer still running (a test that failed half-way would otherwise keep the process alive). */
+export async function stopPeers(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill();
+        }),
+    ),
+  );
+}
+
 export function startPeer<T>(executable: string, comm: string, args: string[]): Peer<T> {
   const child = spawn(namedExecutable(executable, comm), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
