@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
 import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
+import { forkingClient, nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
 
 function bpfUnavailable(): string | undefined {
@@ -149,6 +149,28 @@ test('several processes: each child flow carries its own pid and comm', kernel, 
         assert.deepEqual(flowOf(flows, mine.end), { ...self, family: 4, ...mine.end, rxBytes: sent, txBytes: 2_000 });
       });
       assert.notEqual(peers[0].pid, peers[1].pid);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test('a socket shared by two processes (fork) gives one flow per process', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    const server = await startServer('127.0.0.1', 4_321);
+    try {
+      probe.drain();
+      const peer = forkingClient('tcptop-forker', '127.0.0.1', server.port, 12_000, 34_000);
+      peer.go();
+      const { childPid, childSent, sent, received, ...end } = await peer.result;
+      const [mine] = await Promise.all(server.accepted);
+      const flows = probe.drain().flows.filter((f) => f.lport === end.lport && f.rport === end.rport);
+      const byPid = (pid: number) => flows.find((f) => f.pid === pid);
+      assert.notEqual(childPid, peer.pid);
+      assert.equal(flows.length, 2, JSON.stringify(flows));
+      assert.deepEqual(byPid(peer.pid), { pid: peer.pid, comm: 'tcptop-forker', family: 4, ...end, rxBytes: 4_321, txBytes: 34_000 });
+      assert.deepEqual(byPid(childPid), { pid: childPid, comm: 'tcptop-forker', family: 4, ...end, rxBytes: 0, txBytes: 12_000 });
+      assert.deepEqual([sent, childSent, received, mine.read], [34_000, 12_000, 4_321, 46_000]);
     } finally {
       await server.close();
     }

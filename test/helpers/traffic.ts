@@ -317,3 +317,39 @@ process.stdin.once('data', () => {
 export function streamingPeer(comm: string, ms: number, chunk: number): Peer<StreamReport> {
   return startPeer<StreamReport>(process.execPath, comm, ['-e', NODE_STREAM, String(ms), String(chunk)]);
 }
+
+/** What the forking client reports: its connection, and what it and its forked child each sent. */
+export interface ForkReport extends ClientReport {
+  childPid: number;
+  childSent: number;
+}
+
+// Waits for "go", connects, forks: the child sends CHILD bytes on the shared socket and exits,
+// then the parent sends PARENT bytes, half-closes and reads the answer.
+const PY_FORK = `
+import json, os, socket, sys
+host, port, child_bytes, parent_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sys.stdin.readline()
+s = socket.create_connection((host, port))
+l, r = s.getsockname(), s.getpeername()
+pid = os.fork()
+if pid == 0:
+    s.sendall(b'c' * child_bytes)
+    os._exit(0)
+os.waitpid(pid, 0)
+s.sendall(b'p' * parent_bytes)
+s.shutdown(socket.SHUT_WR)
+received = 0
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    received += len(d)
+s.close()
+print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': parent_bytes, 'received': received, 'childPid': pid, 'childSent': child_bytes}))
+`;
+
+/** A python child whose socket is shared with a forked child of its own: both send on it. */
+export function forkingClient(comm: string, host: string, port: number, childBytes: number, parentBytes: number): Peer<ForkReport> {
+  return startPeer<ForkReport>(python3(), comm, ['-c', PY_FORK, host, String(port), String(childBytes), String(parentBytes)]);
+}
