@@ -1,5 +1,6 @@
 // The tcptop command line: registers each command; each lives in its own module.
 import { buildProgram, run } from './cli/program';
+import { exportCommand } from './export/command';
 import { recordCommand } from './record/command';
 import { liveCommand } from './record/live-command';
 import { infoCommand } from './replay/info-command';
@@ -7,7 +8,7 @@ import { replayCommand } from './replay/command';
 import { reportCommand } from './report/command';
 
 export async function main(argv: string[]): Promise<number> {
-  return run(buildProgram(liveCommand, [recordCommand, replayCommand, infoCommand, reportCommand]), argv);
+  return run(buildProgram(liveCommand, [recordCommand, replayCommand, infoCommand, reportCommand, exportCommand]), argv);
 }
 
 if (require.main === module) {

@@ -1,0 +1,116 @@
+// IP addresses as bytes and as the text a capture stores (dotted quad; RFC 5952 for IPv6, IPv4-mapped as
+// ::ffff:a.b.c.d), and the classes anonymization must keep. Pure functions.
+
+export type AddressClass = 'loopback' | 'unspecified' | 'private' | 'public';
+
+/** 4 bytes for IPv4 text, 16 for IPv6, null for anything else. */
+export function parseAddress(text: string): Uint8Array | null {
+  return text.includes(':') ? parseIPv6(text) : parseIPv4(text);
+}
+
+function parseIPv4(text: string): Uint8Array | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return null;
+  const b = m.slice(1).map(Number);
+  return b.every((x) => x <= 255) ? Uint8Array.from(b) : null;
+}
+
+function parseIPv6(text: string): Uint8Array | null {
+  const halves = text.toLowerCase().split('::');
+  if (halves.length > 2) return null;
+  const groups = (part: string): number[] | null => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i];
+      if (i === items.length - 1 && g.includes('.')) {
+        const v4 = parseIPv4(g);
+        if (!v4) return null;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else if (/^[0-9a-f]{1,4}$/.test(g)) {
+        out.push(parseInt(g, 16));
+      } else {
+        return null;
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const all = [...head, ...Array<number>(missing).fill(0), ...tail];
+  const b = new Uint8Array(16);
+  all.forEach((g, i) => {
+    b[2 * i] = g >> 8;
+    b[2 * i + 1] = g & 0xff;
+  });
+  return b;
+}
+
+/** The text form a capture stores. */
+export function formatAddress(b: Uint8Array): string {
+  if (b.length === 4) return b.join('.');
+  if (isMapped(b)) return `::ffff:${b.subarray(12).join('.')}`;
+  const g = Array.from({ length: 8 }, (_, i) => (b[2 * i] << 8) | b[2 * i + 1]);
+  // RFC 5952: the longest run of two or more zero groups becomes ::, the first one if two are as long.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/** ::ffff:a.b.c.d, an IPv4 peer of an IPv6 socket. */
+export function isMapped(b: Uint8Array): boolean {
+  return b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+}
+
+/** Private as anonymization keeps it: RFC 1918, shared (CGNAT) and link-local space, IPv6 ULA and link-local. */
+export function classify(b: Uint8Array): AddressClass {
+  if (b.length === 4) {
+    if (b[0] === 127) return 'loopback';
+    if (b.every((x) => x === 0)) return 'unspecified';
+    return v4Block(b) ? 'private' : 'public';
+  }
+  if (isMapped(b)) return classify(b.subarray(12));
+  if (b.subarray(0, 15).every((x) => x === 0)) return b[15] === 1 ? 'loopback' : b[15] === 0 ? 'unspecified' : 'public';
+  if ((b[0] & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1] & 0xc0) === 0x80)) return 'private';
+  return 'public';
+}
+
+export interface Block {
+  /** First address, as a 32-bit number, and how many addresses the block holds. */
+  base: number;
+  size: number;
+}
+
+const v4 = (a: number, b: number, c: number, d: number, bits: number): Block => ({ base: ((a << 24) >>> 0) + (b << 16) + (c << 8) + d, size: 2 ** (32 - bits) });
+
+/** The private IPv4 blocks. */
+export const PRIVATE_V4: Block[] = [v4(10, 0, 0, 0, 8), v4(172, 16, 0, 0, 12), v4(192, 168, 0, 0, 16), v4(100, 64, 0, 0, 10), v4(169, 254, 0, 0, 16)];
+
+/** The private IPv4 block an address is in, if any. */
+export function v4Block(b: Uint8Array): Block | null {
+  const n = toNumber(b);
+  return PRIVATE_V4.find((blk) => n >= blk.base && n < blk.base + blk.size) ?? null;
+}
+
+export function toNumber(b: Uint8Array): number {
+  return ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3];
+}
+
+export function fromNumber(n: number): Uint8Array {
+  return Uint8Array.of((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}

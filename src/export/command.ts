@@ -1,0 +1,189 @@
+// `tcptop export FILE -o OUT`: a new, self-contained capture of a time window, optionally anonymized, fit to
+// attach to a bug report. The original is opened read-only, so a recorder still writing it is not disturbed.
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { compactCapture } from '../capture/compact';
+import type { CaptureHeader } from '../capture/meta';
+import { CaptureReader, SampleColumns } from '../capture/reader';
+import type { Flow, FlowBytes, FlowKey, Frame } from '../capture/types';
+import { CaptureWriter } from '../capture/writer';
+import { write } from '../cli/output';
+import { toolVersion } from '../cli/program';
+import type { CommandSpec } from '../cli/spec';
+import { CaptureError, describeErrno, UsageError } from '../errors';
+import { resolveRange, type SeqRange } from '../time/range';
+import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import { dateTimeOf, displayZone } from '../time/zone';
+import { grouped } from '../view/units';
+import { anonymizeHeader, Pseudonyms } from './anonymize';
+import { addressTexts, containsText, findAddressText } from './leaks';
+
+export interface ExportOptions {
+  output?: string;
+  from?: TimeSpec;
+  to?: TimeSpec;
+  utc?: boolean;
+  anonymize?: boolean;
+  anonymizeComm?: boolean;
+  force?: boolean;
+}
+
+/** Hostnames shorter than this are not searched for in the bytes: they would turn up in any binary data. */
+const MIN_HOSTNAME_SCAN = 4;
+
+export const exportCommand: CommandSpec<ExportOptions> = {
+  name: 'export',
+  summary: 'write a time window of a capture to a new self-contained capture, optionally anonymized, to share',
+  args: [{ name: 'file', description: 'capture file written by tcptop record (never modified, even while recording)' }],
+  options: [
+    { flags: '-o, --output <file>', description: 'the capture to write (required; created mode 0600)' },
+    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
+    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
+    { flags: '--utc', description: "read --from/--to clock times as UTC instead of the recording host's time zone" },
+    { flags: '--anonymize', description: 'replace addresses by consistent pseudonyms of the same kind, and the hostname and command line' },
+    { flags: '--anonymize-comm', description: 'replace process names too (implies --anonymize)' },
+    { flags: '--force', description: 'replace OUT if it exists' },
+  ],
+  examples: [
+    'tcptop export incident.db -o share.db --from 14:02 --to 14:05',
+    'tcptop export incident.db -o share.db --anonymize           # addresses, hostname, command line replaced',
+    'tcptop export /var/lib/tcptop/now.db -o last-10m.db --from -10m   # while it is still being recorded',
+  ],
+  async run(args, opts) {
+    const file = args[0] as string;
+    const out = opts.output;
+    if (!out) throw new UsageError('-o/--output: required (the capture file to write)');
+    const anonymize = (opts.anonymize ?? false) || (opts.anonymizeComm ?? false);
+    const reader = CaptureReader.open(file);
+    let summary: string;
+    try {
+      refuseSameFile(file, out);
+      const span = reader.span();
+      if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to export)');
+      const zone = displayZone(reader.meta, opts.utc ?? false);
+      const range = resolveRange(reader, span, zone, opts.from, opts.to);
+      const flows = flowsIn(reader, range);
+      const keyOf = flowKeys(flows, anonymize, opts.anonymizeComm ?? false, reader.meta.hostname);
+      const m = reader.meta;
+      const header: CaptureHeader = {
+        toolVersion: m.toolVersion, hostname: m.hostname, kernelRelease: m.kernelRelease, bootId: m.bootId,
+        startWallUs: m.startWallUs, tzOffsetMinutes: m.tzOffsetMinutes, timeZone: m.timeZone, intervalUs: m.intervalUs,
+        probe: m.probe, commandLine: m.commandLine, filters: m.filters,
+      };
+      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, { force: opts.force });
+      let closed = false;
+      try {
+        let first: Frame | null = null;
+        let last: Frame | null = null;
+        let frames = 0;
+        const cols = new SampleColumns();
+        for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
+          const n = reader.readFrameSamples(frame.seq, cols);
+          const bytes: FlowBytes[] = new Array(n);
+          for (let i = 0; i < n; i++) {
+            const key = keyOf.get(cols.flow[i]);
+            if (!key) throw new CaptureError(file, `frame ${frame.seq} changed while it was exported`);
+            bytes[i] = { ...key, rxBytes: cols.rx[i], txBytes: cols.tx[i] };
+          }
+          writer.append({ wallUs: frame.wallUs, monoUs: frame.monoUs, intervalUs: frame.intervalUs, loadavg: frame.loadavg, lost: frame.lost }, bytes);
+          first ??= frame;
+          last = frame;
+          frames++;
+        }
+        if (!first || !last) throw new CaptureError(file, 'the frames of the range went away while exporting');
+        // Keys this version does not know may say anything about the host: an anonymized export leaves them out.
+        if (!anonymize) for (const [k, v] of Object.entries(m.other)) writer.setMeta(k, v);
+        if (m.completeFromWallUs !== null && range.fromSeq === span.firstSeq) writer.setMeta('complete_from_wall_us', String(m.completeFromWallUs));
+        const sourceEnded = reader.endedCleanly();
+        const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+        const notes: Record<string, string> = {
+          export_time: new Date().toISOString(),
+          export_from: iso(first.wallUs - first.intervalUs),
+          export_to: iso(last.wallUs),
+          export_source_frames: `${range.fromSeq}-${range.toSeq} of ${span.firstSeq}-${span.lastSeq}`,
+          export_source_ended_cleanly: sourceEnded ? '1' : '0',
+          export_anonymized: anonymize ? 'yes' : 'no',
+          export_tool_version: toolVersion(),
+        };
+        if (anonymize) notes.export_anonymized_comm = opts.anonymizeComm ? 'yes' : 'no';
+        for (const [k, v] of Object.entries(notes)) writer.setMeta(k, v);
+        const endsWithSource = range.toSeq === span.lastSeq && sourceEnded && m.endWallUs !== null;
+        writer.close(true, endsWithSource ? m.endWallUs! : last.wallUs);
+        closed = true;
+        compactCapture(out);
+        if (anonymize) checkAnonymized(out, flows, m.hostname);
+        summary = `exported ${grouped(frames)} frames (${dateTimeOf(zone, first.wallUs - first.intervalUs)} to ${dateTimeOf(zone, last.wallUs)}) `
+          + `and ${grouped(flows.length)} flows to ${out}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
+      } catch (err) {
+        if (!closed) writer.close(false);
+        removeCapture(out);
+        throw err;
+      }
+    } finally {
+      reader.close();
+    }
+    await write(summary);
+  },
+};
+
+/** With --force the output would be removed first: never when it is the capture being read. */
+function refuseSameFile(file: string, out: string): void {
+  let a: fs.Stats;
+  let b: fs.Stats;
+  try {
+    a = fs.statSync(file);
+    b = fs.statSync(out);
+  } catch {
+    return;
+  }
+  if (a.dev === b.dev && a.ino === b.ino) throw new UsageError(`-o/--output: ${out} is the capture being exported (choose another name)`);
+}
+
+/** The flows with samples in the range, in id order: first met, first numbered when pseudonyms are made. */
+function flowsIn(reader: CaptureReader, range: SeqRange): Flow[] {
+  const ids = new Set<number>();
+  const cols = new SampleColumns();
+  for (let seq = range.fromSeq; seq <= range.toSeq; seq++) {
+    const n = reader.readFrameSamples(seq, cols);
+    for (let i = 0; i < n; i++) ids.add(cols.flow[i]);
+  }
+  return [...ids].sort((a, b) => a - b).map((id) => reader.flow(id));
+}
+
+/** Each flow's key as the export writes it: as recorded, or with pseudonyms. */
+function flowKeys(flows: Flow[], anonymize: boolean, comms: boolean, hostname: string): Map<number, FlowKey> {
+  const keys = new Map<number, FlowKey>();
+  if (!anonymize) {
+    for (const f of flows) keys.set(f.id, f);
+    return keys;
+  }
+  if (!comms && hostname.length >= MIN_HOSTNAME_SCAN) {
+    const named = flows.find((f) => f.comm.toLowerCase().includes(hostname.toLowerCase()));
+    if (named) throw new UsageError(`--anonymize: the process name '${named.comm}' contains the hostname (add --anonymize-comm)`);
+  }
+  const p = new Pseudonyms(flows.flatMap((f) => [f.laddr, f.raddr]), flows.map((f) => f.comm));
+  for (const f of flows) {
+    keys.set(f.id, { pid: f.pid, comm: comms ? p.comm(f.comm) : f.comm, family: f.family, laddr: p.address(f.laddr), lport: f.lport,
+      raddr: p.address(f.raddr), rport: f.rport });
+  }
+  return keys;
+}
+
+/** The last line of defence: the finished file's bytes, free pages and all, must hold no original address or hostname. */
+function checkAnonymized(out: string, flows: Flow[], hostname: string): void {
+  const data = fs.readFileSync(out);
+  const found = findAddressText(data, addressTexts(flows.flatMap((f) => [f.laddr, f.raddr])));
+  const leak = found !== null ? `the address ${found}` : hostname.length >= MIN_HOSTNAME_SCAN && containsText(data, hostname) ? `the hostname ${hostname}` : null;
+  if (leak) throw new CaptureError(out, `anonymization check failed: ${leak} is still in the file (nothing was written; add --anonymize-comm if a process name holds it)`, 1);
+}
+
+/** Removes a capture and its SQLite side files; a symlink at the path is removed itself, never its target. */
+function removeCapture(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      fs.unlinkSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CaptureError(p, `cannot remove the unfinished export: ${describeErrno(err)}`, 1);
+    }
+  }
+}
