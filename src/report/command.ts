@@ -9,7 +9,7 @@ import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
 import { metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
 import { columnPlan, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
-import { FORMATS, reportCsv, reportJson, reportTable, type Format, type ReportData } from './format';
+import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
 import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
 
@@ -79,17 +79,41 @@ export const reportCommand: CommandSpec<ReportOptions> = {
         return;
       }
       const format = opts.json ? 'json' : opts.format ?? 'table';
-      const data = report(file, reader, range, by, opts);
-      await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : format === 'csv' ? reportCsv(data) : reportTable(data, zone));
+      const groups = new FlowGroups(by);
+      const summary = new SummaryBuilder();
+      const perWindow = reportWindows(reader, range, groups, summary, opts);
+      if (format === 'csv') {
+        // Written a window at a time: a long capture in short windows is many rows, and memory stays flat.
+        await write(csvHeader(groups.columns));
+        for (const rows of perWindow) await write(csvRows(groups.columns, rows));
+        return;
+      }
+      const rows = [...perWindow].flat();
+      const data: ReportData = {
+        file,
+        hostname: reader.meta.hostname,
+        by,
+        columns: groups.columns,
+        windowUs: opts.window ?? null,
+        top: opts.top ?? null,
+        sort: opts.sort ?? 'total',
+        flows: groups.flows,
+        hosts: groups.hosts,
+        groups: groups.size,
+        summary: summary.result(opts.window !== undefined)!,
+        rows,
+      };
+      await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : reportTable(data, zone));
     } finally {
       reader.close();
     }
   },
 };
 
-/** Feeds the frames of the range and their samples, mapped to groups, to an aggregator. */
-function scan(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, emit: (w: WindowStats) => void): void {
-  const agg = new WindowAggregator(opts, emit);
+/** The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete. */
+function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats> {
+  const done: WindowStats[] = [];
+  const agg = new WindowAggregator(opts, (w) => done.push(w));
   const cols = new SampleColumns();
   let of = new Int32Array(cols.flow.length);
   const lookup = (id: number) => reader.flow(id);
@@ -98,55 +122,40 @@ function scan(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: 
     if (of.length < n) of = new Int32Array(cols.flow.length);
     for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
     agg.addFrame(frame, of, cols.rx, cols.tx, n);
+    yield* done.splice(0);
   }
   agg.finish();
+  yield* done.splice(0);
 }
 
 /** The whole range as one window: every group's totals and peak, for ranking. */
 function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
-  let all: WindowStats | null = null;
-  scan(reader, range, groups, { framesPerWindow: Infinity, peakOf }, (w) => (all = w));
-  return all!;
+  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
+  return all;
 }
 
-function report(file: string, reader: CaptureReader, range: SeqRange, by: GroupKey[], opts: ReportOptions): ReportData {
-  const groups = new FlowGroups(by);
+/** The report's rows, a window at a time, each window added to the summary as it goes. */
+function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: ReportOptions): Generator<ReportRow[]> {
   const sort = opts.sort ?? 'total';
   const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
-  const summary = new SummaryBuilder();
-  const rows: ReportRow[] = [];
-  const collect = (other: number | null) => (w: WindowStats): void => {
+  const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
     summary.add(w);
-    rows.push(...windowRows(w, groups.keys, other, sort));
+    return windowRows(w, groups.keys, other, sort);
   };
   if (opts.top === undefined) {
-    scan(reader, range, groups, { framesPerWindow: perWindow }, collect(null));
-  } else {
-    // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
-    // needs the rest's bytes frame by frame.
-    const all = whole(reader, range, groups, 'total');
-    const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
-    if (perWindow === Infinity && keep.length === all.groups.length) {
-      collect(null)(all);
-    } else {
-      const other = groups.size;
-      scan(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) }, collect(other));
-    }
+    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
+    return;
   }
-  return {
-    file,
-    hostname: reader.meta.hostname,
-    by,
-    columns: groups.columns,
-    windowUs: opts.window ?? null,
-    top: opts.top ?? null,
-    sort,
-    flows: groups.flows,
-    hosts: groups.hosts,
-    groups: groups.size,
-    summary: summary.result(opts.window !== undefined)!,
-    rows,
-  };
+  // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
+  // needs the rest's bytes frame by frame.
+  const all = whole(reader, range, groups, 'total');
+  const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
+  if (perWindow === Infinity && keep.length === all.groups.length) {
+    yield rowsOf(all, null);
+    return;
+  }
+  const other = groups.size;
+  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
 }
 
 function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
@@ -157,8 +166,7 @@ function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: Dis
   const keep = topGroups(moved, groups.keys, opts.top ?? 5, metric);
   const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
   const plan = columnPlan(all.frames, plotColumns(width));
-  const columns: WindowStats[] = [];
-  scan(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric, fold: foldMap(groups.size, keep, -1) }, (w) => columns.push(w));
+  const columns = [...windows(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric, fold: foldMap(groups.size, keep, -1) })];
   const series = keep.map((g): ChartSeries => {
     const stats = all.groups.find((s) => s.group === g)!;
     const total = metricOf(metric, stats.rx, stats.tx);

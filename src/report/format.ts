@@ -103,14 +103,18 @@ function csvField(v: string): string {
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** CSV with a header row: one line per group and window, raw bytes, rates in bytes per second, ISO times. */
-export function reportCsv(r: ReportData): string {
-  const header = ['start', 'end', ...r.columns.map((c) => c.name), 'other_groups', 'rx_bytes', 'tx_bytes', 'total_bytes',
-    'avg_bytes_per_sec', 'peak_bytes_per_sec', 'peak_time'];
-  const rows = r.rows.map((row) => [
+/** The CSV header row for these key columns. */
+export function csvHeader(columns: readonly KeyColumn[]): string {
+  return `${['start', 'end', ...columns.map((c) => c.name), 'other_groups', 'rx_bytes', 'tx_bytes', 'total_bytes',
+    'avg_bytes_per_sec', 'peak_bytes_per_sec', 'peak_time'].join(',')}\n`;
+}
+
+/** CSV lines for rows: raw bytes, rates in bytes per second, ISO times; written a window at a time. */
+export function csvRows(columns: readonly KeyColumn[], rows: readonly ReportRow[]): string {
+  return rows.map((row) => `${[
     iso(row.startUs),
     iso(row.endUs),
-    ...r.columns.map((_, i) => (row.key ? String(row.key[i]) : '')),
+    ...columns.map((_, i) => (row.key ? String(row.key[i]) : '')),
     String(row.otherGroups),
     String(row.rx),
     String(row.tx),
@@ -118,8 +122,12 @@ export function reportCsv(r: ReportData): string {
     String(rawRate(row.avgRate)),
     String(rawRate(row.peakRate)),
     iso(row.peakWallUs),
-  ]);
-  return [header, ...rows].map((f) => `${f.map(csvField).join(',')}\n`).join('');
+  ].map(csvField).join(',')}\n`).join('');
+}
+
+/** CSV with a header row: one line per group and window. */
+export function reportCsv(r: ReportData): string {
+  return csvHeader(r.columns) + csvRows(r.columns, r.rows);
 }
 
 /** The JSON form: the summary's facts and the rows, raw numbers, ISO times in UTC. */
