@@ -212,6 +212,39 @@ export class WindowAggregator {
   }
 }
 
+/** Consecutive windows as one: bytes and durations added, the highest peaks kept. */
+export function mergeWindows(ws: readonly WindowStats[]): WindowStats | null {
+  if (ws.length === 0) return null;
+  const groups = new Map<number, GroupStats>();
+  const lost = { events: 0, rxBytes: 0, txBytes: 0 };
+  let busiest: BusiestFrame | null = null;
+  for (const w of ws) {
+    for (const g of w.groups) {
+      const s = groups.get(g.group);
+      if (!s) {
+        groups.set(g.group, { ...g });
+        continue;
+      }
+      s.rx += g.rx;
+      s.tx += g.tx;
+      s.members = Math.max(s.members, g.members);
+      if (g.peakRate > s.peakRate) {
+        s.peakRate = g.peakRate;
+        s.peakWallUs = g.peakWallUs;
+      }
+    }
+    lost.events += w.lost.events;
+    lost.rxBytes += w.lost.rxBytes;
+    lost.txBytes += w.lost.txBytes;
+    if (w.busiest && (!busiest || w.busiest.rate > busiest.rate)) busiest = w.busiest;
+  }
+  const sum = (f: (w: WindowStats) => number): number => ws.reduce((n, w) => n + f(w), 0);
+  return {
+    startUs: ws[0].startUs, endUs: ws[ws.length - 1].endUs, frames: sum((w) => w.frames), durationUs: sum((w) => w.durationUs),
+    rx: sum((w) => w.rx), tx: sum((w) => w.tx), lost, busiest, groups: [...groups.values()],
+  };
+}
+
 /** The bytes of a metric. */
 export function metricOf(m: Metric, rx: number, tx: number): number {
   return m === 'rx' ? rx : m === 'tx' ? tx : rx + tx;

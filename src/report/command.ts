@@ -7,7 +7,7 @@ import { CaptureError, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
 import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
-import { metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
 import { columnPlan, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
@@ -161,12 +161,16 @@ function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGrou
 function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
   const metric = opts.metric ?? 'total';
   const groups = new FlowGroups(by);
-  const all = whole(reader, range, groups, metric);
+  const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
+  // Frames are few next to samples: counting them first fixes the columns, so one pass over the samples sums
+  // every group per column, and the top groups are picked from the columns' sums.
+  let frames = 0;
+  for (const _ of reader.frames(range.fromSeq, range.toSeq)) frames++;
+  const plan = columnPlan(frames, plotColumns(width));
+  const columns = [...windows(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric })];
+  const all = mergeWindows(columns)!;
   const moved = all.groups.filter((g) => metricOf(metric, g.rx, g.tx) > 0);
   const keep = topGroups(moved, groups.keys, opts.top ?? 5, metric);
-  const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
-  const plan = columnPlan(all.frames, plotColumns(width));
-  const columns = [...windows(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric, fold: foldMap(groups.size, keep, -1) })];
   const series = keep.map((g): ChartSeries => {
     const stats = all.groups.find((s) => s.group === g)!;
     const total = metricOf(metric, stats.rx, stats.tx);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Frame } from '../../src/capture/types';
-import { metricOf, WindowAggregator, type AggregateOptions, type WindowStats } from '../../src/report/aggregate';
+import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type WindowStats } from '../../src/report/aggregate';
 
 const frame = (seq: number, intervalUs = 1_000_000, lost = 0): Frame => ({
   seq, wallUs: 1_000_000_000 + seq * 1_000_000, monoUs: seq * 1_000_000, intervalUs,
@@ -95,4 +95,15 @@ test('many groups grow the state without losing any', () => {
 
 test('no frames, no window', () => {
   assert.deepEqual(run({ framesPerWindow: 3 }, []), []);
+});
+
+test('merged windows equal one window over the same frames', () => {
+  const frames: [Frame, S[]][] = [1, 2, 3, 4, 5, 6, 7].map((i) => [frame(i, 900_000 + i * 10_000, i === 3 ? 1 : 0), [[i % 3, 10 * i, i], [5, i * i, 0]]]);
+  const parts = run({ framesPerWindow: 3 }, frames);
+  assert.equal(parts.length, 3);
+  const [one] = run({ framesPerWindow: Infinity }, frames);
+  const merged = mergeWindows(parts)!;
+  const sorted = (w: WindowStats) => ({ ...w, groups: [...w.groups].sort((a, b) => a.group - b.group) });
+  assert.deepEqual(sorted(merged), sorted(one));
+  assert.equal(mergeWindows([]), null);
 });
