@@ -37,8 +37,11 @@ export interface ChartInput {
   color: boolean;
 }
 
-/** Y-axis labels are right-aligned in this many characters ("1000 KiB/s"); the plot gets the rest of the width. */
+/** Y-axis labels are right-aligned in this many characters ("1000 KiB/s", "49.5 MiB/s"); the plot gets the rest. */
 export const LABEL_WIDTH = 10;
+
+/** The most rows a chart may have: more would need longer labels. */
+export const MAX_HEIGHT = 100;
 
 /** The columns a chart `width` characters wide has for its plot. */
 export function plotColumns(width: number): number {

@@ -8,7 +8,7 @@ import { resolveRange, type SeqRange } from '../time/range';
 import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
 import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
-import { columnPlan, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
+import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
 import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
@@ -48,7 +48,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     { flags: '--json', description: 'short for --format json' },
     { flags: '--chart', description: 'draw throughput over time, one line per group', conflicts: ['window', 'format', 'json', 'sort'] },
     { flags: '--metric <metric>', description: `chart ${METRICS.join('|')} bytes (default: total)`, parse: parseChoice('--metric', METRICS) },
-    { flags: '--height <rows>', description: 'chart height in rows (default: 15)', parse: (t) => parseNumberIn('--height', t, 2, 200, { integer: true }) },
+    { flags: '--height <rows>', description: 'chart height in rows (default: 15)', parse: (t) => parseNumberIn('--height', t, 2, MAX_HEIGHT, { integer: true }) },
     { flags: '--width <columns>', description: 'chart width (default: the terminal width, 80 when not a terminal)', parse: (t) => parseNumberIn('--width', t, 30, 1000, { integer: true }) },
     { flags: '--color', description: 'colour the chart even when not writing to a terminal' },
   ],

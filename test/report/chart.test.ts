@@ -43,7 +43,7 @@ test('the y axis steps by 1, 2 or 5 in one unit, its labels exact and at most th
   assert.equal(yScale(0, 5).label(5), '5 B/s');
   assert.equal(yScale(7, 14).stepBytes, 1);
   for (const max of [1, 999, 1023, 1024, 5e5, 1.9 * 1024 ** 2, 3e9, 7e12, 1.2e15]) {
-    for (const steps of [1, 2, 7, 14, 99, 199]) {
+    for (const steps of [1, 2, 7, 14, 50, 99]) {
       const sc = yScale(max, steps);
       assert.ok(sc.stepBytes * steps >= max * (1 - 1e-9), `${max}/${steps}`);
       for (let l = 0; l <= steps; l++) assert.ok(sc.label(l).length <= LABEL_WIDTH, `${max}/${steps}: ${sc.label(l)}`);

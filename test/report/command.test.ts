@@ -259,7 +259,7 @@ const BAD_OPTIONS: [string[], RegExp][] = [
   [['--top', '0'], /^tcptop: --top: invalid value '0' \(expected a whole number from 1 to \d+\)$/],
   [['--top', 'many'], /^tcptop: --top: invalid value 'many'/],
   [['--chart', '--top', '11'], /^tcptop: --top: invalid value '11' with --chart \(expected a whole number from 1 to 10, one colour each\)$/],
-  [['--chart', '--height', '1'], /^tcptop: --height: invalid value '1' \(expected a whole number from 2 to 200\)$/],
+  [['--chart', '--height', '1'], /^tcptop: --height: invalid value '1' \(expected a whole number from 2 to 100\)$/],
   [['--chart', '--height', 'tall'], /^tcptop: --height: invalid value 'tall'/],
   [['--chart', '--width', '10'], /^tcptop: --width: invalid value '10' \(expected a whole number from 30 to 1000\)$/],
   [['--height', '10'], /^tcptop: --height: only with --chart$/],
