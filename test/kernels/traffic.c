@@ -6,9 +6,10 @@
 //   traffic exact 4|6                  partial send, big receive buffers, MSG_PEEK, sendfile, read(2)
 //   traffic threads 4|6 PAIRS SEED [WAIT]
 //                                      PAIRS connections at once, a client and a server thread each;
-//                                      WAIT=receivers: the servers wait in recv(2) before any data is
-//                                      sent; WAIT=senders: the clients wait in send(2) (small buffers)
-//                                      before the servers read
+//                                      WAIT=receivers: the servers wait inside recv(2) while one more
+//                                      connection moves its bytes, then their clients send;
+//                                      WAIT=senders: the clients wait inside send(2) (small buffers)
+//                                      while it does, then their servers read
 //
 // Prints one JSON line: {"pid":P,"comm":"..","flows":[{"family":F,"laddr":"..","lport":N,"raddr":"..","rport":N,
 // "tx":N,"rx":N,"what":".."},...],"facts":{...}}, with tx/rx the sums of what the syscalls returned.
@@ -31,7 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define BIG (64u << 20)
@@ -327,28 +328,66 @@ static int run_exact(void)
 
 enum wait { WAIT_NONE, WAIT_RECEIVERS, WAIT_SENDERS };
 
-/* Long enough for every waiting thread to be inside the call it waits in. */
-#define WAIT_US 400000
-
 struct pair {
 	int lfd;
 	struct end client, server;
 	uint64_t up, down;
 	unsigned salt;
 	enum wait wait;
-	/* a connection made while the others wait: starts after WAIT_US / 4, must end before WAIT_US */
+	/* the connection made while the others wait inside recv or send */
 	bool bystander;
-	/* the thread meant to wait did wait in its call; the bystander ended within the wait */
-	bool as_planned;
+	/* the thread that waits (server for WAIT_RECEIVERS, client for WAIT_SENDERS) */
+	pid_t waiter;
 	pthread_barrier_t *go;
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec t;
+/* The waiting threads start (receivers: clients send; senders: servers read) once released. */
+static pthread_mutex_t release_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t release_cond = PTHREAD_COND_INITIALIZER;
+static bool released;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000ull + t.tv_nsec / 1000;
+static void wait_release(void)
+{
+	pthread_mutex_lock(&release_lock);
+	while (!released)
+		pthread_cond_wait(&release_cond, &release_lock);
+	pthread_mutex_unlock(&release_lock);
+}
+
+static void release(void)
+{
+	pthread_mutex_lock(&release_lock);
+	released = true;
+	pthread_cond_broadcast(&release_cond);
+	pthread_mutex_unlock(&release_lock);
+}
+
+static struct pair *pairs_of;
+static int npairs;
+static int waiting_before, waiting_after;
+
+/* How many waiter threads are blocked inside the syscall `nr` now (/proc/self/task/TID/syscall
+ * shows the number of the call a blocked thread is in). */
+static int waiting_in(long nr)
+{
+	int n = 0;
+
+	for (int i = 0; i < npairs; i++) {
+		char path[64], text[32] = "";
+		pid_t tid = __atomic_load_n(&pairs_of[i].waiter, __ATOMIC_ACQUIRE);
+		FILE *f;
+
+		if (!tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(text, sizeof(text), f) && atol(text) == nr && text[0] != 'r')
+			n++;
+		fclose(f);
+	}
+	return n;
 }
 
 static void send_chunks(struct end *e, uint64_t total, unsigned salt)
@@ -369,21 +408,27 @@ static void *client_thread(void *arg)
 {
 	struct pair *p = arg;
 	char *buf = malloc(65536);
-	uint64_t t0;
 
 	pthread_barrier_wait(p->go);
-	t0 = now_us();
-	if (p->bystander)
-		usleep(WAIT_US / 4);
-	else if (p->wait == WAIT_RECEIVERS)
-		usleep(WAIT_US);
+	if (p->bystander) {
+		/* every other connection's waiter is inside its call before and after this one's bytes */
+		long nr = p->wait == WAIT_RECEIVERS ? SYS_recvfrom : SYS_sendto;
+
+		for (int i = 0; i < 10000 && waiting_in(nr) < npairs - 1; i++)
+			usleep(1000);
+		waiting_before = waiting_in(nr);
+	} else if (p->wait == WAIT_RECEIVERS) {
+		wait_release();
+	} else if (p->wait == WAIT_SENDERS) {
+		__atomic_store_n(&p->waiter, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	}
 	send_chunks(&p->client, p->up, p->salt);
-	if (p->wait == WAIT_SENDERS && !p->bystander)
-		p->as_planned = now_us() - t0 >= WAIT_US / 2;
 	shutdown(p->client.fd, SHUT_WR);
 	recv_to_eof(&p->client, buf, 65536, p->salt + 1);
-	if (p->bystander)
-		p->as_planned = now_us() - t0 < WAIT_US;
+	if (p->bystander) {
+		waiting_after = waiting_in(p->wait == WAIT_RECEIVERS ? SYS_recvfrom : SYS_sendto);
+		release();
+	}
 	free(buf);
 	return NULL;
 }
@@ -392,23 +437,22 @@ static void *server_thread(void *arg)
 {
 	struct pair *p = arg;
 	char *buf = malloc(65536);
-	uint64_t t0;
 
 	pthread_barrier_wait(p->go);
-	t0 = now_us();
 	if (p->wait == WAIT_SENDERS && !p->bystander)
-		usleep(WAIT_US);
+		wait_release();
+	else if (p->wait == WAIT_RECEIVERS && !p->bystander)
+		__atomic_store_n(&p->waiter, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	recv_to_eof(&p->server, buf, 65536, p->salt + 2);
-	if (p->wait == WAIT_RECEIVERS && !p->bystander)
-		p->as_planned = now_us() - t0 >= WAIT_US / 2;
 	send_chunks(&p->server, p->down, p->salt + 3);
 	shutdown(p->server.fd, SHUT_WR);
 	free(buf);
 	return NULL;
 }
 
-/* PAIRS connections with a client and a server thread each, all started at once; with a wait, one
- * more connection, the bystander, moves its bytes while the others wait. */
+/* PAIRS connections with a client and a server thread each, all started at once. With a wait, one
+ * more connection, the bystander, moves its bytes while the threads of the others wait inside
+ * recv (their peers send only after it) or send (their peers read only after it, buffers small). */
 static int run_threads(int pairs, unsigned seed, enum wait wait)
 {
 	int n = pairs + (wait != WAIT_NONE);
@@ -417,14 +461,15 @@ static int run_threads(int pairs, unsigned seed, enum wait wait)
 	pthread_t *ts = calloc(2 * n, sizeof(*ts));
 	pthread_barrier_t go;
 	char facts[128];
-	int waited = 0, bystander_in_time = 0;
 
 	if (!ps || !outs || !ts || pthread_barrier_init(&go, NULL, 2 * n) != 0)
 		fail("alloc");
+	pairs_of = ps;
+	npairs = n;
 	for (int i = 0; i < n; i++) {
 		struct pair *p = &ps[i];
 
-		p->bystander = i == pairs;
+		p->bystander = wait != WAIT_NONE && i == pairs;
 		/* small buffers, so that sends block until the server reads */
 		small_buffers = wait == WAIT_SENDERS && !p->bystander ? 32768 : 0;
 		p->lfd = listener();
@@ -454,16 +499,12 @@ static int run_threads(int pairs, unsigned seed, enum wait wait)
 		if (p->client.tx != p->up || p->server.rx != p->up || p->server.tx != p->down ||
 		    p->client.rx != p->down)
 			fail("pair %d moved other sizes than planned", i);
-		if (p->bystander)
-			bystander_in_time = p->as_planned;
-		else
-			waited += p->as_planned;
 		close(p->client.fd);
 		close(p->server.fd);
 		close(p->lfd);
 	}
-	snprintf(facts, sizeof(facts), "\"pairs\":%d,\"wait_us\":%d,\"waited\":%d,\"bystander_in_time\":%d",
-		 pairs, wait == WAIT_NONE ? 0 : WAIT_US, waited, bystander_in_time);
+	snprintf(facts, sizeof(facts), "\"pairs\":%d,\"waiting_before\":%d,\"waiting_after\":%d", pairs,
+		 waiting_before, waiting_after);
 	print_flows(outs, 2 * n, facts);
 	return 0;
 }
