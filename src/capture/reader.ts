@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
-import { APPLICATION_ID, REQUIRED_COLUMNS, SCHEMA_VERSION } from './schema';
+import { APPLICATION_ID, frameParams, REQUIRED_COLUMNS, SAMPLES_OF_FRAMES, SCHEMA_VERSION } from './schema';
 import type { Flow, FlowBytes, Frame, Sample } from './types';
 
 export interface Span {
@@ -184,7 +184,7 @@ export class CaptureReader {
 
   samples(seq: number): Sample[] {
     return this.guard(() => {
-      const rows = this.stmt('samples', 'SELECT flow, rx_bytes, tx_bytes FROM sample WHERE frame = ?').raw(true).all(seq) as unknown[][];
+      const rows = this.stmt('samples', SAMPLES_OF_FRAMES).raw(true).all(frameParams(seq, seq)) as unknown[][];
       return rows.map((r) => ({ flow: checkedInt(r[0], 'flow id'), rxBytes: checkedBytes(r[1]), txBytes: checkedBytes(r[2]) }));
     });
   }
@@ -194,20 +194,9 @@ export class CaptureReader {
    * aggregation, streamed so memory does not grow with the capture.
    */
   *sampleRows(fromSeq: number, toSeq: number): Generator<[number, number, number, number]> {
-    const it = this.guard(() =>
-      this.stmt('sampleRows', 'SELECT frame, flow, rx_bytes, tx_bytes FROM sample WHERE frame BETWEEN ? AND ? ORDER BY frame')
-        .raw(true).iterate(fromSeq, toSeq),
-    ) as IterableIterator<[number, number, number, number]>;
-    try {
-      for (;;) {
-        const n = this.guard(() => it.next());
-        if (n.done) return;
-        const r = n.value;
-        if (!(r[2] >= 0 && r[3] >= 0)) throw this.damaged(`negative or non-numeric byte count in frame ${r[0]}`);
-        yield r;
-      }
-    } finally {
-      it.return?.();
+    // A frame at a time: each is one short rowid range, and memory stays that of one frame.
+    for (const frame of this.frames(fromSeq, toSeq)) {
+      for (const s of this.samples(frame.seq)) yield [frame.seq, s.flow, s.rxBytes, s.txBytes];
     }
   }
 
@@ -220,7 +209,7 @@ export class CaptureReader {
     into.count = 0;
     this.collectInto = into;
     return this.guard(() => {
-      this.stmt('collect', 'SELECT count(tcptop_collect(flow, rx_bytes, tx_bytes)) FROM sample WHERE frame = ?').pluck().get(seq);
+      this.stmt('collect', `SELECT count(tcptop_collect(flow, rx_bytes, tx_bytes)) FROM (${SAMPLES_OF_FRAMES})`).pluck().get(frameParams(seq, seq));
       return into.count;
     });
   }
@@ -244,10 +233,10 @@ export class CaptureReader {
       // One pass over the samples sums them and checks them: byte counts must be non-negative integers.
       const s = this.stmt('totals', `SELECT count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx, coalesce(sum(tx_bytes), 0) AS tx,
         coalesce(sum(typeof(rx_bytes) != 'integer' OR typeof(tx_bytes) != 'integer' OR rx_bytes < 0 OR tx_bytes < 0), 0) AS bad
-        FROM sample WHERE frame BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+        FROM (${SAMPLES_OF_FRAMES})`).get(frameParams(fromSeq, toSeq)) as Row;
       if (Number(s.bad) > 0) throw new Damage(`${Number(s.bad)} samples have a negative or non-integer byte count`);
-      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM sample WHERE frame BETWEEN ? AND ?) d
-        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(fromSeq, toSeq) as Row | undefined;
+      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM (${SAMPLES_OF_FRAMES})) d
+        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(frameParams(fromSeq, toSeq)) as Row | undefined;
       if (orphan) throw new Damage(`a sample refers to flow ${String(orphan.flow)}, which is missing`);
       const f = this.stmt('frameTotals', `SELECT count(*) AS n, coalesce(sum(lost_events), 0) AS e, coalesce(sum(lost_rx_bytes), 0) AS r,
         coalesce(sum(lost_tx_bytes), 0) AS t FROM frame WHERE seq BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
@@ -331,7 +320,10 @@ function checkFile(path: string): void {
   const pages = head.readUInt32BE(28);
   // The page count in the header is valid only when its version-valid-for number matches the change counter.
   const countValid = head.readUInt32BE(92) === head.readUInt32BE(24);
-  if (countValid && pages * pageSize > st.size) {
+  // In WAL mode the newest pages may still be in the WAL (a checkpoint cut short by a full disk leaves the
+  // file shorter than its header says): SQLite reads them from there.
+  const walPending = head[18] === 2 && fs.existsSync(`${path}-wal`) && fs.statSync(`${path}-wal`).size > 0;
+  if (countValid && !walPending && pages * pageSize > st.size) {
     throw new CaptureError(path, `truncated capture: ${st.size} of ${pages * pageSize} bytes (copy the whole file again)`);
   }
 }

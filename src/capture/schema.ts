@@ -42,13 +42,26 @@ CREATE TABLE flow (
   rport   INTEGER NOT NULL
 );
 
-CREATE TABLE sample (
+-- A sample's frame and flow share one integer key, frame << 20 | flow, which SQLite keeps as the rowid:
+-- the row then holds nothing but the two byte counts. Flows past 2^20 in one capture go to sample_wide.
+CREATE TABLE sample_packed (
+  key      INTEGER PRIMARY KEY,
+  rx_bytes INTEGER NOT NULL,
+  tx_bytes INTEGER NOT NULL
+);
+
+CREATE TABLE sample_wide (
   frame    INTEGER NOT NULL,
   flow     INTEGER NOT NULL,
   rx_bytes INTEGER NOT NULL,
   tx_bytes INTEGER NOT NULL,
   PRIMARY KEY (frame, flow)
 ) WITHOUT ROWID;
+
+CREATE VIEW sample AS
+  SELECT key >> 20 AS frame, key & 1048575 AS flow, rx_bytes, tx_bytes FROM sample_packed
+  UNION ALL
+  SELECT frame, flow, rx_bytes, tx_bytes FROM sample_wide;
 
 CREATE VIEW flow_sample AS
   SELECT s.frame, fr.wall_us, fl.id AS flow, fl.pid, fl.comm, fl.family,
@@ -64,5 +77,27 @@ export const REQUIRED_COLUMNS: Record<string, string[]> = {
   frame: ['seq', 'wall_us', 'mono_us', 'interval_us', 'load1', 'load5', 'load15', 'running', 'tasks',
     'last_pid', 'loadavg', 'lost_events', 'lost_rx_bytes', 'lost_tx_bytes'],
   flow: ['id', 'pid', 'comm', 'family', 'laddr', 'lport', 'raddr', 'rport'],
-  sample: ['frame', 'flow', 'rx_bytes', 'tx_bytes'],
+  sample_packed: ['key', 'rx_bytes', 'tx_bytes'],
+  sample_wide: ['frame', 'flow', 'rx_bytes', 'tx_bytes'],
 };
+
+/** Bits of a packed sample key that hold the flow id; the frame's seq is above them. */
+export const FLOW_BITS = 20;
+export const PACKED_FLOWS = 2 ** FLOW_BITS;
+
+/** The packed keys of frames fromSeq..toSeq, inclusive: one contiguous rowid range. */
+export function keyRange(fromSeq: number, toSeq: number): [number, number] {
+  return [fromSeq * PACKED_FLOWS, (toSeq + 1) * PACKED_FLOWS - 1];
+}
+
+/**
+ * The samples of frames @from..@to as (flow, rx_bytes, tx_bytes); bind `frameParams(from, to)`. Both tables
+ * are read by their primary key.
+ */
+export const SAMPLES_OF_FRAMES = `SELECT key & ${PACKED_FLOWS - 1} AS flow, rx_bytes, tx_bytes FROM sample_packed WHERE key BETWEEN @lo AND @hi
+  UNION ALL SELECT flow, rx_bytes, tx_bytes FROM sample_wide WHERE frame BETWEEN @from AND @to`;
+
+export function frameParams(from: number, to: number): { lo: number; hi: number; from: number; to: number } {
+  const [lo, hi] = keyRange(from, to);
+  return { lo, hi, from, to };
+}

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
-import { APPLICATION_ID, SCHEMA_VERSION, TABLES } from './schema';
+import { APPLICATION_ID, keyRange, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
 import { flowKeyString, type FlowBytes, type FlowKey, type LoadAvg, type Lost } from './types';
 
 export interface FrameInput {
@@ -40,11 +40,14 @@ export function framesToDrop(usedBytes: number, budgetBytes: number, frames: num
 export class CaptureWriter {
   private readonly flowIds = new Map<string, number>();
   private lastSeq = 0;
+  /** Flows first stored by the frame being written, until its transaction commits. */
+  private readonly addedFlows: string[] = [];
   private dropped = 0;
   private closed = false;
   private readonly insertFrame: Database.Statement;
   private readonly insertFlow: Database.Statement;
   private readonly insertSample: Database.Statement;
+  private readonly insertWideSample: Database.Statement;
   private readonly upsertMeta: Database.Statement;
   private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[]) => number;
 
@@ -58,7 +61,8 @@ export class CaptureWriter {
     this.insertFlow = db.prepare(
       'INSERT INTO flow (pid, comm, family, laddr, lport, raddr, rport) VALUES (?,?,?,?,?,?,?)',
     );
-    this.insertSample = db.prepare('INSERT INTO sample (frame, flow, rx_bytes, tx_bytes) VALUES (?,?,?,?)');
+    this.insertSample = db.prepare('INSERT INTO sample_packed (key, rx_bytes, tx_bytes) VALUES (?,?,?)');
+    this.insertWideSample = db.prepare('INSERT INTO sample_wide (frame, flow, rx_bytes, tx_bytes) VALUES (?,?,?,?)');
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[]) => this.insert(frame, flows));
     this.limits = { maxAgeUs: options.maxAgeUs };
@@ -108,7 +112,17 @@ export class CaptureWriter {
 
   /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
   append(frame: FrameInput, flows: readonly FlowBytes[]): number {
-    const seq = this.writeFrame(frame, flows);
+    let seq: number;
+    try {
+      seq = this.writeFrame(frame, flows);
+    } catch (err) {
+      // The transaction was rolled back: so were the flows it added, which the id cache must forget.
+      for (const key of this.addedFlows) this.flowIds.delete(key);
+      throw err;
+    } finally {
+      this.addedFlows.length = 0;
+    }
+    this.lastSeq = seq;
     if (this.limits.budgetBytes !== undefined || this.limits.maxAgeUs !== undefined) this.retain(frame.monoUs);
     return seq;
   }
@@ -133,10 +147,12 @@ export class CaptureWriter {
     }
     if (keepFrom <= oldest) return;
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM sample WHERE frame < ?').run(keepFrom);
+      this.db.prepare('DELETE FROM sample_packed WHERE key < ?').run(keyRange(keepFrom, keepFrom)[0]);
+      this.db.prepare('DELETE FROM sample_wide WHERE frame < ?').run(keepFrom);
       this.db.prepare('DELETE FROM frame WHERE seq < ?').run(keepFrom);
       // Flows with no samples left go too; the id cache must forget them, or a returning flow would point at nothing.
-      const gone = this.db.prepare('DELETE FROM flow WHERE id NOT IN (SELECT DISTINCT flow FROM sample) RETURNING id').pluck().all() as number[];
+      const gone = this.db.prepare(`DELETE FROM flow WHERE id NOT IN (SELECT key & ${PACKED_FLOWS - 1} FROM sample_packed
+        UNION SELECT flow FROM sample_wide) RETURNING id`).pluck().all() as number[];
       if (gone.length) {
         const goneIds = new Set(gone);
         for (const [key, id] of this.flowIds) if (goneIds.has(id)) this.flowIds.delete(key);
@@ -194,8 +210,13 @@ export class CaptureWriter {
         bytes.set(id, [f.rxBytes, f.txBytes]);
       }
     }
-    for (const [id, [rx, tx]] of bytes) this.insertSample.run(seq, id, rx, tx);
-    this.lastSeq = seq;
+    // In key order, so every row goes at the end of the table and its pages fill up.
+    const base = seq * PACKED_FLOWS;
+    for (const id of [...bytes.keys()].sort((a, b) => a - b)) {
+      const [rx, tx] = bytes.get(id)!;
+      if (id < PACKED_FLOWS) this.insertSample.run(base + id, rx, tx);
+      else this.insertWideSample.run(seq, id, rx, tx);
+    }
     return seq;
   }
 
@@ -205,6 +226,7 @@ export class CaptureWriter {
     if (id === undefined) {
       id = Number(this.insertFlow.run(k.pid, k.comm, k.family, k.laddr, k.lport, k.raddr, k.rport).lastInsertRowid);
       this.flowIds.set(key, id);
+      this.addedFlows.push(key);
     }
     return id;
   }

@@ -119,7 +119,7 @@ test('readFrameSamples grows its columns past their first size and refuses a neg
   assert.equal(Array.from(cols.rx.subarray(0, 3000)).reduce((a, b) => a + b, 0), (3000 * 3001) / 2);
   r.close();
   const db = new Database(file);
-  db.prepare('UPDATE sample SET tx_bytes = -5 WHERE flow = 7').run();
+  db.prepare(`UPDATE sample_packed SET tx_bytes = -5 WHERE key & ${2 ** 20 - 1} = 7`).run();
   db.close();
   const bad = CaptureReader.open(file);
   assert.throws(() => bad.readFrameSamples(1, cols), (e: unknown) => e instanceof CaptureError && /negative byte count/.test(e.message) && e.message.startsWith(file));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/capture/schema';
+import { CaptureReader } from '../../src/capture/reader';
 import { CaptureWriter, type FrameInput } from '../../src/capture/writer';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
@@ -109,4 +110,27 @@ test('a leftover WAL beside a new path is refused, since SQLite would replay it 
   fs.writeFileSync(`${file}-wal`, 'old');
   assert.throws(() => CaptureWriter.create(file, SAMPLE_HEADER), /leftover SQLite side file/);
   assert.equal(fs.existsSync(file), false);
+});
+
+test('flows past 2^20 go to the wide table and read back like the rest', (t) => {
+  const file = path.join(tempDir(t), 'wide.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER);
+  w.append(frame(1), [{ ...key, rxBytes: 1, txBytes: 2 }]);
+  // Push the next flow id past the packed range, as a capture with over a million flows would.
+  const other = new Database(file);
+  other.prepare("INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport) VALUES (?, 1, 'x', 4, '0.0.0.0', 0, '0.0.0.0', 0)").run(2 ** 20 + 5);
+  other.close();
+  const far = { ...key, lport: 6000 };
+  w.append(frame(2), [{ ...key, rxBytes: 10, txBytes: 20 }, { ...far, rxBytes: 30, txBytes: 40 }]);
+  w.close(true);
+  const db = new Database(file, { readonly: true });
+  assert.deepEqual(db.prepare('SELECT frame, flow, rx_bytes, tx_bytes FROM sample_wide').raw().all(), [[2, 2 ** 20 + 6, 30, 40]]);
+  assert.deepEqual(db.prepare('SELECT frame, flow, rx_bytes, tx_bytes FROM sample ORDER BY frame, flow').raw().all(),
+    [[1, 1, 1, 2], [2, 1, 10, 20], [2, 2 ** 20 + 6, 30, 40]]);
+  db.close();
+  const r = CaptureReader.open(file);
+  assert.deepEqual(r.flowBytes(2).map((f) => [f.lport, f.rxBytes, f.txBytes]).sort(), [[5000, 10, 20], [6000, 30, 40]]);
+  assert.deepEqual([r.totals(1, 2).rxBytes, r.totals(1, 2).txBytes], [41, 62]);
+  assert.deepEqual([...r.sampleRows(1, 2)], [[1, 1, 1, 2], [2, 1, 10, 20], [2, 2 ** 20 + 6, 30, 40]]);
+  r.close();
 });

@@ -106,7 +106,7 @@ export const BAD_FILES: BadFile[] = [
   {
     name: 'a capture with negative byte counts',
     problem: /damaged capture: .*(negative byte count|negative or non-integer byte count)/,
-    make: (dir) => copySample(dir, 'negative.db', (db) => db.exec('UPDATE sample SET rx_bytes = -5 WHERE frame = 4 AND flow = 1')),
+    make: (dir) => copySample(dir, 'negative.db', (db) => db.exec(`UPDATE sample_packed SET rx_bytes = -5 WHERE key = ${4 * 2 ** 20 + 1}`)),
   },
   {
     name: 'a capture with a frame in the year 3000',
@@ -116,6 +116,6 @@ export const BAD_FILES: BadFile[] = [
   {
     name: 'a capture with text where numbers belong',
     problem: /damaged capture: .*(byte count is not an integer|negative or non-integer byte count)/,
-    make: (dir) => copySample(dir, 'text-bytes.db', (db) => db.exec("UPDATE sample SET tx_bytes = 'lots' WHERE frame = 3 AND flow = 2")),
+    make: (dir) => copySample(dir, 'text-bytes.db', (db) => db.exec(`UPDATE sample_packed SET tx_bytes = 'lots' WHERE key = ${3 * 2 ** 20 + 2}`)),
   },
 ];
