@@ -78,6 +78,10 @@ test('record killed with SIGKILL 20 times, 10 of them inside a commit: every com
       : [process.execPath, CLI];
     const rec = spawn(cmd[0], [...cmd.slice(1), 'record', '-o', file, '-i', '0.05'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = once(rec, 'exit');
+    // If an assertion fails half-way, the recorder must not outlive the test.
+    t.after(() => {
+      spawnSync('pkill', ['-KILL', '-f', file]);
+    });
     let err = '';
     rec.stderr!.on('data', (d) => (err += d));
     while (!err.includes('recording to')) {
@@ -91,10 +95,10 @@ test('record killed with SIGKILL 20 times, 10 of them inside a commit: every com
     let before: number;
     if (inCommit) {
       // Wait until the recorder's main thread sits in a delayed fsync, then kill it there.
-      for (let tries = 0; ; tries++) {
+      for (const until = Date.now() + 20_000; ; ) {
         const sc = syscallOf(recorderPid);
         if (sc === FSYNC || sc === FDATASYNC) break;
-        assert.ok(tries < 2000, 'the recorder never reached a commit');
+        assert.ok(Date.now() < until, `the recorder never reached a commit: ${err}`);
         await sleep(1);
       }
       before = committedFrames(file);
