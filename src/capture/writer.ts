@@ -21,6 +21,11 @@ export interface CreateOptions {
   maxBytes?: number;
   /** Keep only frames whose interval ended within this long of the newest one (microseconds). */
   maxAgeUs?: number;
+  /**
+   * Skip the fsync of each frame: for files written in one go from another capture (export), which are
+   * thrown away if the writing stops half-way and made durable once, when closed.
+   */
+  bulk?: boolean;
 }
 
 /** The smallest --max-size that leaves room for the schema, a WAL and some frames. */
@@ -52,6 +57,7 @@ export class CaptureWriter {
   private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[]) => number;
 
   private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
+  private readonly bulk: boolean;
 
   private constructor(readonly path: string, private readonly db: Database.Database, options: CreateOptions) {
     this.insertFrame = db.prepare(
@@ -66,6 +72,7 @@ export class CaptureWriter {
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[]) => this.insert(frame, flows));
     this.limits = { maxAgeUs: options.maxAgeUs };
+    this.bulk = options.bulk ?? false;
     if (options.maxBytes !== undefined) {
       // The limit covers the WAL and its index too. The WAL is checkpointed and cut back at a twentieth of
       // it, but one transaction (a frame, or a batch of deletes) can take it past that before the
@@ -90,7 +97,7 @@ export class CaptureWriter {
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.pragma('journal_mode = WAL');
       // One fsync per frame is cheap at our rate and makes committed frames survive power loss too.
-      db.pragma('synchronous = FULL');
+      db.pragma(options.bulk ? 'synchronous = OFF' : 'synchronous = FULL');
       db.transaction(() => {
         db.exec(TABLES);
         const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -175,6 +182,7 @@ export class CaptureWriter {
     if (this.closed) return;
     this.closed = true;
     if (clean) {
+      if (this.bulk) this.db.pragma('synchronous = FULL');
       this.db.transaction(() => {
         this.setMeta('ended_cleanly', '1');
         if (endWallUs !== undefined) this.setMeta('end_wall_us', String(endWallUs));

@@ -70,7 +70,7 @@ export const exportCommand: CommandSpec<ExportOptions> = {
         startWallUs: m.startWallUs, tzOffsetMinutes: m.tzOffsetMinutes, timeZone: m.timeZone, intervalUs: m.intervalUs,
         probe: m.probe, commandLine: m.commandLine, filters: m.filters,
       };
-      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, { force: opts.force });
+      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, { force: opts.force, bulk: true });
       let closed = false;
       try {
         let first: Frame | null = null;
