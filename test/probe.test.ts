@@ -11,22 +11,8 @@ import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
 import { forkingClient, nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
+import { kernel, kernelUnavailable as unavailable } from './helpers/kernel';
 
-function bpfUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'not linux';
-  if (process.getuid?.() !== 0) return 'not root (the probe needs CAP_BPF and CAP_PERFMON)';
-  try {
-    require('tcptop-bpf');
-  } catch {
-    return 'the tcptop-bpf addon is not built (npm rebuild tcptop-bpf)';
-  }
-  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
-  return undefined;
-}
-
-const unavailable = bpfUnavailable();
-const skip = unavailable !== undefined && process.env.CI !== 'true' ? unavailable : false;
-const kernel = { skip };
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
 test('bpf is available where CI runs the kernel tests', { skip: process.env.CI === 'true' ? false : 'not CI' }, () => {

@@ -2,7 +2,8 @@
 // and class (loopback kept as is, private to private, public to public), and none is or contains an address
 // of the original. Pure: the caller gives every original address up front.
 import type { CaptureHeader } from '../capture/meta';
-import { classify, formatAddress, fromNumber, isMapped, parseAddress, PRIVATE_V4, toNumber, v4Block, type Block } from './address';
+import { formatAddress, isMapped, parseAddress } from '../capture/address';
+import { classify, fromNumber, PRIVATE_V4, toNumber, v4Block, type Block } from './address';
 
 const block = (a: number, b: number, c: number, d: number, bits: number): Block =>
   ({ base: toNumber(Uint8Array.of(a, b, c, d)), size: 2 ** (32 - bits) });

@@ -1,6 +1,7 @@
 // Checks the bytes of an anonymized export for what must not be in it: the original addresses in text form and
 // the hostname. Pure: bytes and needles in, the first needle found out.
-import { classify, formatAddress, isMapped, parseAddress } from './address';
+import { formatAddress, isMapped, parseAddress } from '../capture/address';
+import { classify } from './address';
 
 /** Characters an address's text form is made of: every occurrence of one lies within a run of them. */
 const ADDRESS_CHAR = new Uint8Array(256);

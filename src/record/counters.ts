@@ -1,5 +1,6 @@
 // From the kernel's cumulative per-slot counters to per-flow bytes since the previous read.
 // Pure: takes the addon's snapshot bytes, keeps the previous counts, returns plain data.
+import { formatAddress } from '../capture/address';
 import type { Family, FlowKey } from '../capture/types';
 
 /** Bytes one flow moved since the previous drain. */
@@ -24,35 +25,6 @@ function u64(view: DataView, offset: number): number {
   return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
 }
 
-/** Text form of an address: dotted quad, or RFC 5952 IPv6 (IPv4-mapped as `::ffff:a.b.c.d`). */
-export function formatAddress(family: Family, bytes: Uint8Array): string {
-  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (mapped) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
-
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  // the longest run of two or more zero groups becomes "::" (the first of equal runs)
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]) => g.map((n) => n.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
-
 function readKey(view: DataView, bytes: Buffer, at: number): FlowKey {
   const family: Family = view.getUint16(at + 36, true) === 6 ? 6 : 4;
   const nul = bytes.indexOf(0, at + 80);
@@ -60,9 +32,9 @@ function readKey(view: DataView, bytes: Buffer, at: number): FlowKey {
     pid: view.getUint32(at + 32, true),
     comm: bytes.toString('utf8', at + 80, nul < 0 || nul > at + 96 ? at + 96 : nul),
     family,
-    laddr: formatAddress(family, bytes.subarray(at + 48, at + 64)),
+    laddr: formatAddress(bytes.subarray(at + 48, family === 4 ? at + 52 : at + 64)),
     lport: view.getUint16(at + 38, true),
-    raddr: formatAddress(family, bytes.subarray(at + 64, at + 80)),
+    raddr: formatAddress(bytes.subarray(at + 64, family === 4 ? at + 68 : at + 80)),
     rport: view.getUint16(at + 40, true),
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classify, formatAddress, fromNumber, isMapped, parseAddress, toNumber, v4Block } from '../../src/export/address';
+import { formatAddress, isMapped, parseAddress } from '../../src/capture/address';
+import { classify, fromNumber, toNumber, v4Block } from '../../src/export/address';
 
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null);
 

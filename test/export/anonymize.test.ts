@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
-import { classify, parseAddress, v4Block } from '../../src/export/address';
+import { parseAddress } from '../../src/capture/address';
+import { classify, v4Block } from '../../src/export/address';
 import { anonymizeHeader, Pseudonyms } from '../../src/export/anonymize';
 
 const ORIGINALS = ['10.0.0.5', '10.0.0.1', '10.0.0.10', '203.0.113.7', '192.0.2.1', '192.0.2.15', '198.51.100.23', '172.16.0.2',

@@ -10,23 +10,11 @@ import * as path from 'node:path';
 import { CaptureReader } from '../../src/capture/reader';
 import { oneLine, tcptop } from '../helpers/cli';
 import { ROOT } from '../helpers/paths';
+import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
 import { probeChecks, type ProbeChoice } from './checks';
 
-function bpfUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'not linux';
-  if (process.getuid?.() !== 0) return 'not root (the probe needs CAP_BPF and CAP_PERFMON)';
-  try {
-    require('tcptop-bpf');
-  } catch {
-    return 'the tcptop-bpf addon is not built (npm rebuild tcptop-bpf)';
-  }
-  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
-  return undefined;
-}
 
-const unavailable = bpfUnavailable();
-const kernel = { skip: unavailable !== undefined && process.env.CI !== 'true' ? unavailable : false };
 const [major, minor] = os.release().split('.').map(Number);
 const hasSocketTracepoints = major > 6 || (major === 6 && minor >= 3);
 
