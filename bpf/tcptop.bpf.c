@@ -351,7 +351,9 @@ int BPF_PROG(fentry_destroy, struct sock *sk)
 	return 0;
 }
 
-/* 3. kprobes, the last resort: the entry remembers the socket per thread, the return counts. */
+/* 3. kprobes, the last resort: the entry remembers the socket per thread, the return counts. The
+ * addon gives each kretprobe 4096 instances (calls in flight); userspace reports the calls that still
+ * found none, which never reach the return program, as lost events (kprobe_profile's misses). */
 
 static __always_inline void remember_call(void *inflight, struct sock *sk, __u32 flags)
 {

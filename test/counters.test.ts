@@ -86,6 +86,15 @@ test('lost counts are deltas too', () => {
   assert.deepEqual(c.apply(snapshot([], [5, 100, 80])).lost, { events: 3, rxBytes: 0, txBytes: 30 });
 });
 
+test('missed kretprobe calls are lost events with no bytes, as deltas of their cumulative count', () => {
+  const c = new FlowCounters();
+  assert.deepEqual(c.apply(snapshot([], [1, 10, 0]), 4).lost, { events: 5, rxBytes: 10, txBytes: 0 });
+  assert.deepEqual(c.apply(snapshot([], [1, 10, 0]), 4).lost, { events: 0, rxBytes: 0, txBytes: 0 });
+  assert.deepEqual(c.apply(snapshot([], [2, 10, 7]), 10).lost, { events: 7, rxBytes: 0, txBytes: 7 });
+  // the other probes have none to report
+  assert.deepEqual(new FlowCounters().apply(snapshot([], [3, 1, 2])).lost, { events: 3, rxBytes: 1, txBytes: 2 });
+});
+
 test('counts beyond 32 bits stay exact', () => {
   const c = new FlowCounters();
   c.apply(snapshot([{ slot: 0, rx: 2 ** 40, tx: 0 }]));

@@ -198,7 +198,7 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
   // the addon directly, for a table of two slots; only this process's traffic is counted
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open('tracepoint', process.pid, 0, null, 2);
+  const handle = bpf.open('tracepoint', process.pid, 0, null, 2, null, 0); // no tracefs, no kretprobes
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
@@ -420,11 +420,11 @@ function checkForced(kind: 'fentry' | 'kprobe', failure: RegExp): void {
 
 // On this project's machines fentry is refused even to root and kprobes are not built in.
 test('forced fentry: attaches, or fails saying which operation and why', kernel, () =>
-  checkForced('fentry', /^load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$|^(load|attach|find) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
+  checkForced('fentry', /^load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$|^(load|attach|find|create) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
 );
 
 test('forced kprobe: attaches, or fails saying which operation and why', kernel, () =>
-  checkForced('kprobe', /^attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$|^(load|attach|find) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
+  checkForced('kprobe', /^attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$|^(load|attach|find|create) \S+ [^()]+: [a-z][^()]* \([^()]+\)$/),
 );
 
 test('without privileges: one line saying to run as root', kernel, () => {
@@ -441,6 +441,8 @@ test('bad options are refused in TypeScript, before the kernel is asked', () => 
   assert.throws(() => openProbe({ probe: 'auto', pid: 0 }), /^ProbeError: open probe: invalid pid 0 \(give a process id above 0\)$/);
   assert.throws(() => openProbe({ probe: 'auto', pid: 1.5 }), /invalid pid 1\.5/);
   assert.throws(() => openProbe({ probe: 'auto', family: 5 as 4 }), /^ProbeError: open probe: invalid family 5 \(use 4 or 6\)$/);
+  assert.throws(() => openProbe({ probe: 'kprobe', retprobeInstances: 0 }), /^ProbeError: open probe: invalid kretprobe instances 0 \(give 1 to 4096\)$/);
+  assert.throws(() => openProbe({ probe: 'kprobe', retprobeInstances: 4097 }), /invalid kretprobe instances 4097/);
 });
 
 test('an addon that is not built, or cannot load its libraries, says what to install', () => {

@@ -5,12 +5,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/perf_event.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,6 +29,10 @@
 #define AF_INET6_ 10
 #define MAX_LINKS 8
 #define ENOTSUPP_ 524 /* the kernel's internal "not supported", seen from BPF syscalls */
+/* The tracefs group of the kretprobe events we make; events are named tcptop_<pid>_<seq>_<function>. */
+#define EVENT_GROUP "tcptop"
+#define EVENT_NAME_LEN 64 /* the kernel's MAX_EVENT_NAME_LEN */
+#define TRACEFS_PATH_LEN 256 /* the TypeScript side passes no longer path */
 
 enum probe_kind { KIND_TRACEPOINT, KIND_FENTRY, KIND_KPROBE };
 static const char *const kind_names[] = { "tracepoint", "fentry", "kprobe" };
@@ -36,6 +44,10 @@ struct probe {
 	int nprogs;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	char tracefs[TRACEFS_PATH_LEN]; /* where kprobe_events is; "" if not mounted */
+	__u32 retprobe_instances;
+	char events[MAX_LINKS][EVENT_NAME_LEN]; /* the kretprobe events we made, removed on close */
+	int nevents;
 	__u32 max_slots;
 	struct tcptop_flow_slot *table; /* the flows map, mmapped */
 	size_t table_len;
@@ -122,13 +134,48 @@ static napi_value throw_error(napi_env env, const char *op, int err)
 	return NULL;
 }
 
-static void probe_close(struct probe *p)
+/* One command to kprobe_events: "r<n>:group/name function" adds an event, "-:group/name" removes it. */
+static int kprobe_events_write(const char *tracefs, const char *cmd)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", tracefs);
+	/* never O_TRUNC: opening kprobe_events truncated removes every kprobe event of the system */
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int remove_event(const char *tracefs, const char *name)
+{
+	char cmd[EVENT_NAME_LEN + 16];
+
+	if (snprintf(cmd, sizeof(cmd), "-:" EVENT_GROUP "/%s", name) >= (int)sizeof(cmd))
+		return -ENAMETOOLONG;
+	return kprobe_events_write(tracefs, cmd);
+}
+
+/* Detach in reverse order, then remove our events: the kernel refuses while a perf event uses one. */
+static void detach_all(struct probe *p)
 {
 	int i;
 
 	for (i = p->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
+	for (i = 0; i < p->nevents; i++)
+		remove_event(p->tracefs, p->events[i]);
+	p->nevents = 0;
+}
+
+static void probe_close(struct probe *p)
+{
+	detach_all(p);
 	if (p->table) {
 		munmap(p->table, p->table_len);
 		p->table = NULL;
@@ -262,21 +309,22 @@ static bool get_string(napi_env env, napi_value v, char *buf, size_t len)
 	return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok;
 }
 
-/* open(kind, pid, family, cgroupPath | null, maxSlots) -> handle. Loads, does not attach. */
+/* open(kind, pid, family, cgroupPath | null, maxSlots, tracefs | null, retprobeInstances) -> handle.
+ * Loads, does not attach. */
 static napi_value probe_open(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5], handle, null_value;
-	size_t argc = 5;
-	char kind[16], cgroup_path[4096] = "", op[64];
-	uint32_t pid = 0, family = 0, max_slots = TCPTOP_DEFAULT_SLOTS;
+	napi_value argv[7], handle, null_value;
+	size_t argc = 7;
+	char kind[16], cgroup_path[4096] = "", tracefs[TRACEFS_PATH_LEN] = "", op[64];
+	uint32_t pid = 0, family = 0, max_slots = TCPTOP_DEFAULT_SLOTS, instances = 0;
 	struct btf *vmlinux_btf;
 	struct probe *p;
 	napi_valuetype type;
 	int err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 5 || !get_string(env, argv[0], kind, sizeof(kind))) {
-		napi_throw_type_error(env, NULL, "open(kind, pid, family, cgroupPath, maxSlots)");
+	if (argc < 7 || !get_string(env, argv[0], kind, sizeof(kind))) {
+		napi_throw_type_error(env, NULL, "open(kind, pid, family, cgroupPath, maxSlots, tracefs, retprobeInstances)");
 		return NULL;
 	}
 	napi_get_value_uint32(env, argv[1], &pid);
@@ -285,6 +333,10 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	if (type == napi_string)
 		get_string(env, argv[3], cgroup_path, sizeof(cgroup_path));
 	napi_get_value_uint32(env, argv[4], &max_slots);
+	napi_typeof(env, argv[5], &type);
+	if (type == napi_string)
+		get_string(env, argv[5], tracefs, sizeof(tracefs));
+	napi_get_value_uint32(env, argv[6], &instances);
 
 	first_warning[0] = '\0';
 	p = calloc(1, sizeof(*p));
@@ -292,6 +344,8 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		return throw_error(env, "open bpf object", ENOMEM);
 	p->cgroup_fd = -1;
 	p->max_slots = max_slots;
+	strcpy(p->tracefs, tracefs);
+	p->retprobe_instances = instances;
 	if (strcmp(kind, "fentry") == 0)
 		p->kind = KIND_FENTRY;
 	else if (strcmp(kind, "kprobe") == 0)
@@ -373,6 +427,111 @@ fail_thrown:
 	return null_value;
 }
 
+/* Remove the events of recorders that died without closing (killed, crashed), named by their pid.
+ * The list is read whole before removing, since removing while reading could skip lines; more than
+ * fit here wait for the next open. */
+static void remove_stale_events(const char *tracefs)
+{
+	char path[PATH_MAX], line[512], stale[64][EVENT_NAME_LEN];
+	int nstale = 0, pid, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", tracefs);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (nstale < 64 && fgets(line, sizeof(line), f)) {
+		/* e.g. "r4096:tcptop/tcptop_1234_0_tcp_sendmsg tcp_sendmsg" */
+		char *name = strstr(line, ":" EVENT_GROUP "/");
+
+		if (!name)
+			continue;
+		name += strlen(":" EVENT_GROUP "/");
+		name[strcspn(name, " \n")] = '\0';
+		if (strlen(name) >= EVENT_NAME_LEN || sscanf(name, "tcptop_%d_", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		strcpy(stale[nstale++], name);
+	}
+	fclose(f);
+	/* one still in use (by a recorder in another pid namespace) is refused with EBUSY, rightly */
+	for (i = 0; i < nstale; i++)
+		remove_event(tracefs, stale[i]);
+}
+
+/*
+ * Attach a kretprobe program with p->retprobe_instances instances (the kernel's maxactive). Each
+ * call inside the function holds an instance until it returns, waiting for data included; a call
+ * that finds none left never runs the return program, so a thread-per-connection server would lose
+ * bytes. libbpf 1.1 attaches kretprobes through the kprobe PMU, where the kernel always takes its
+ * default of max(10, 2 x CPUs) and no option raises it; a kprobe_events line can ("r4096:"). So we
+ * make the event in tracefs, as libbpf's legacy mode does, and attach to its perf tracepoint. Our
+ * events also show in kprobe_profile, whose misses column tells the caller the calls it lost.
+ */
+static struct bpf_link *attach_retprobe(struct probe *p, struct bpf_program *prog, char *op, size_t oplen)
+{
+	static unsigned int seq; /* several probes in one process each get their own events */
+	const char *section = bpf_program__section_name(prog);
+	const char *func = strchr(section, '/') + 1;
+	char name[EVENT_NAME_LEN], cmd[2 * EVENT_NAME_LEN + 32], path[PATH_MAX];
+	struct perf_event_attr attr = {};
+	struct bpf_link *link;
+	unsigned long long id;
+	int pfd, err, n;
+	FILE *f;
+
+	if (!p->tracefs[0]) {
+		snprintf(op, oplen, "find tracefs");
+		errno = ENOENT;
+		return NULL;
+	}
+	if (p->nevents == 0)
+		remove_stale_events(p->tracefs);
+	snprintf(name, sizeof(name), "tcptop_%d_%u_%s", getpid(), seq++, func);
+	snprintf(op, oplen, "create kretprobe event " EVENT_GROUP "/%s", name);
+	snprintf(cmd, sizeof(cmd), "r%u:" EVENT_GROUP "/%s %s", p->retprobe_instances, name, func);
+	err = kprobe_events_write(p->tracefs, cmd);
+	if (err == -EEXIST) {
+		/* left by an earlier process that had our pid */
+		remove_event(p->tracefs, name);
+		err = kprobe_events_write(p->tracefs, cmd);
+	}
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	strcpy(p->events[p->nevents++], name);
+
+	snprintf(op, oplen, "attach %s", section);
+	snprintf(path, sizeof(path), "%s/events/" EVENT_GROUP "/%s/id", p->tracefs, name);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	n = fscanf(f, "%llu", &id);
+	fclose(f);
+	if (n != 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.config = id;
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	/* any task on cpu 0: the BPF program of a trace event runs on every CPU whatever the event's */
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		err = errno;
+		close(pfd); /* libbpf owns it only once attached */
+		errno = err;
+	}
+	return link;
+}
+
 /* attach(handle) -> the probe kind attached. On failure nothing stays attached. */
 static napi_value probe_attach(napi_env env, napi_callback_info info)
 {
@@ -388,18 +547,43 @@ static napi_value probe_attach(napi_env env, napi_callback_info info)
 		return throw_error(env, "attach probe", EBADF);
 	first_warning[0] = '\0';
 	for (i = p->nlinks; i < p->nprogs; i++) {
-		struct bpf_link *link = bpf_program__attach(p->progs[i]);
+		const char *section = bpf_program__section_name(p->progs[i]);
+		struct bpf_link *link;
 
+		snprintf(op, sizeof(op), "attach %s", section);
+		if (strncmp(section, "kretprobe/", 10) == 0)
+			link = attach_retprobe(p, p->progs[i], op, sizeof(op));
+		else
+			link = bpf_program__attach(p->progs[i]);
 		if (!link) {
 			err = errno;
-			snprintf(op, sizeof(op), "attach %s", bpf_program__section_name(p->progs[i]));
-			while (p->nlinks > 0)
-				bpf_link__destroy(p->links[--p->nlinks]);
+			detach_all(p);
 			return throw_error(env, op, err);
 		}
 		p->links[p->nlinks++] = link;
 	}
 	napi_create_string_utf8(env, kind_names[p->kind], NAPI_AUTO_LENGTH, &result);
+	return result;
+}
+
+/* events(handle) -> names of the kretprobe events made for this probe (tracefs group tcptop), for
+ * the caller to read their misses in kprobe_profile. Empty for the other probe kinds. */
+static napi_value probe_events(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result, name;
+	size_t argc = 1;
+	struct probe *p;
+	int i;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	if (!p || !p->skel)
+		return throw_error(env, "list kretprobe events", EBADF);
+	napi_create_array_with_length(env, p->nevents, &result);
+	for (i = 0; i < p->nevents; i++) {
+		napi_create_string_utf8(env, p->events[i], NAPI_AUTO_LENGTH, &name);
+		napi_set_element(env, result, i, name);
+	}
 	return result;
 }
 
@@ -483,6 +667,7 @@ static napi_value init(napi_env env, napi_value exports)
 	napi_property_descriptor props[] = {
 		{ "open", NULL, probe_open, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "attach", NULL, probe_attach, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "events", NULL, probe_events, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "read", NULL, probe_read, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "close", NULL, probe_close_js, NULL, NULL, NULL, napi_enumerable, NULL },
 	};

@@ -1,8 +1,10 @@
 // The kernel probe: the only module that loads the native addon (package tcptop-bpf).
 // Checks options, tries the probe chain, and turns the addon's errors into one-line messages.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from './counters';
 import type { Drain, FlowDelta } from './counters';
+import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
 export type { Drain, FlowDelta };
 
@@ -16,6 +18,11 @@ export interface ProbeOptions {
   family?: 4 | 6;
   /** Count only processes in this cgroup v2 directory or below it. */
   cgroupPath?: string;
+  /**
+   * Instances of each kretprobe (kprobe probe only): how many calls of one function may be in
+   * flight at once and still be seen returning. Default and most: 4096. Fewer only to test misses.
+   */
+  retprobeInstances?: number;
 }
 
 export interface Probe {
@@ -55,8 +62,10 @@ const PRIVILEGE_HINT = 'run as root, or grant CAP_BPF and CAP_PERFMON';
 
 type Handle = object;
 interface Addon {
-  open(kind: ProbeKind, pid: number, family: number, cgroupPath: string | null, maxSlots: number): Handle;
+  open(kind: ProbeKind, pid: number, family: number, cgroupPath: string | null, maxSlots: number, tracefs: string | null, retprobeInstances: number): Handle;
   attach(handle: Handle): ProbeKind;
+  /** The tracefs events (group tcptop) made for the kretprobes; none for the other kinds. */
+  events(handle: Handle): string[];
   read(handle: Handle): Buffer;
   close(handle: Handle): void;
   headerSize: number;
@@ -146,6 +155,10 @@ function validate(opts: ProbeOptions): void {
   if (opts.family !== undefined && opts.family !== 4 && opts.family !== 6) {
     throw bad(`invalid family ${String(opts.family)}`, 'use 4 or 6');
   }
+  const instances = opts.retprobeInstances;
+  if (instances !== undefined && !(Number.isInteger(instances) && instances >= 1 && instances <= MAX_RETPROBE_INSTANCES)) {
+    throw bad(`invalid kretprobe instances ${String(instances)}`, `give 1 to ${MAX_RETPROBE_INSTANCES}`);
+  }
   if (opts.cgroupPath !== undefined) {
     const path = opts.cgroupPath;
     const mount = cgroup2Mount();
@@ -177,6 +190,10 @@ function explain(err: AddonError, kind: ProbeKind): ProbeError {
     out = new ProbeError(err.op, cause, `this kernel refuses ${kind} programs even to root; use --probe auto`, err.code, err.errno);
   } else if (err.code === 'EACCES' && err.op.startsWith('load')) {
     out = new ProbeError(err.op, 'rejected by the verifier', 'TCPTOP_BPF_DEBUG=1 prints its log', err.code, err.errno);
+  } else if (err.op === 'find tracefs') {
+    out = new ProbeError(err.op, 'not mounted', 'kretprobes are made there; mount -t tracefs nodev /sys/kernel/tracing', err.code, err.errno);
+  } else if (err.op.startsWith('create kretprobe event')) {
+    out = new ProbeError(err.op, cause, "the kernel's reason is in tracefs's error_log", err.code, err.errno);
   } else if (kind === 'kprobe' && err.op.startsWith('attach') && err.code === 'ENOENT') {
     out = new ProbeError(err.op, cause, 'this kernel has no kprobes, or cannot probe that function; use --probe auto', err.code, err.errno);
   } else if (err.code === 'ENOMEM' || err.code === 'E2BIG') {
@@ -192,6 +209,12 @@ function isAddonError(err: unknown): err is AddonError {
   return err instanceof Error && typeof (err as AddonError).op === 'string' && typeof (err as AddonError).code === 'string';
 }
 
+/** The kretprobe events of a kprobe probe, and where their misses are listed. */
+interface Retprobes {
+  profile: string;
+  events: string[];
+}
+
 class KernelProbe implements Probe {
   private readonly counters = new FlowCounters();
   private open = true;
@@ -200,11 +223,13 @@ class KernelProbe implements Probe {
     private readonly bpf: Addon,
     private readonly handle: Handle,
     readonly kind: ProbeKind,
+    private readonly retprobes?: Retprobes,
   ) {}
 
   drain(): Drain {
     if (!this.open) throw new ProbeError('read flows', 'probe is closed', undefined, 'EBADF');
-    return this.counters.apply(this.bpf.read(this.handle));
+    const snapshot = this.bpf.read(this.handle);
+    return this.counters.apply(snapshot, this.retprobes ? missedCalls(this.retprobes) : 0);
   }
 
   close(): void {
@@ -214,12 +239,30 @@ class KernelProbe implements Probe {
   }
 }
 
+/** Calls whose return the kretprobes missed so far: their bytes are unknown, so they count as lost events. */
+function missedCalls(r: Retprobes): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(r.profile, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ProbeError('read kretprobe misses', lowerFirst(e.message), undefined, e.code ?? 'EIO', e.errno === undefined ? undefined : -e.errno);
+  }
+  const missed = kretprobeMisses(text, r.events);
+  if (missed === undefined) throw new ProbeError('read kretprobe misses', `events ${r.events.join(', ')} not all in ${r.profile}`, undefined, 'ENOENT');
+  return missed;
+}
+
 function tryKind(bpf: Addon, kind: ProbeKind, opts: ProbeOptions): Probe {
   let handle: Handle | undefined;
   try {
-    handle = bpf.open(kind, opts.pid ?? 0, opts.family ?? 0, opts.cgroupPath ?? null, bpf.defaultSlots);
+    // only the kprobe probe makes events there (its kretprobes)
+    const tracefs = kind === 'kprobe' ? findTracefs() : undefined;
+    handle = bpf.open(kind, opts.pid ?? 0, opts.family ?? 0, opts.cgroupPath ?? null, bpf.defaultSlots, tracefs ?? null, opts.retprobeInstances ?? MAX_RETPROBE_INSTANCES);
     const attached = bpf.attach(handle);
-    return new KernelProbe(bpf, handle, attached);
+    const events = bpf.events(handle);
+    const retprobes = tracefs && events.length > 0 ? { profile: path.join(tracefs, 'kprobe_profile'), events } : undefined;
+    return new KernelProbe(bpf, handle, attached, retprobes);
   } catch (err) {
     if (handle) bpf.close(handle);
     if (isAddonError(err)) throw explain(err, kind);

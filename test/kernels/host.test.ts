@@ -24,7 +24,7 @@ const KNOWN_REFUSAL: Record<'fentry' | 'kprobe', RegExp> = {
   fentry: /^tcptop: load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$/,
   kprobe: /^tcptop: attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$/,
 };
-const ANY_REFUSAL = /^tcptop: (load|attach|find) [^:()]+: [a-z][^()]* \([^()]+\)$/;
+const ANY_REFUSAL = /^tcptop: (load|attach|find|create) [^:()]+: [a-z][^()]* \([^()]+\)$/;
 
 for (const kind of ['fentry', 'kprobe'] as const) {
   test(`record --probe ${kind} here: attaches it, or fails in one line naming the step and leaves no file`, kernel, (t) => {
