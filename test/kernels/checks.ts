@@ -10,6 +10,7 @@ import { CaptureReader } from '../../src/capture/reader';
 import type { CaptureMeta } from '../../src/capture/meta';
 import type { FlowKey } from '../../src/capture/types';
 import { openProbe, type FlowDelta, type ProbeKind } from '../../src/record/probe';
+import { findTracefs } from '../../src/record/tracefs';
 import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
 import { knownFailure } from './known';
@@ -346,14 +347,91 @@ export function probeChecks(probe: ProbeChoice, expect: ProbeKind, env: CheckEnv
       name: `openProbe ${probe} with a family filter: only IPv6 sockets are counted`,
       run: () => familyFilter(probe),
     },
+    ...(expect === 'kprobe' ? kretprobeChecks(probe, env) : []),
   ];
+}
+
+/** What only the kprobe probe has: kretprobes made in tracefs, with a bounded number of instances. */
+function kretprobeChecks(probe: ProbeChoice, env: CheckEnv): Check[] {
+  return [
+    {
+      name: `openProbe ${probe} with 2 kretprobe instances: ${WAITING_PAIRS} threads waiting in recv(2) give lost events, no bytes guessed`,
+      run: () => missedReturns(probe, env),
+    },
+    {
+      name: `openProbe ${probe}: its kretprobe events are removed on close, a killed recorder's at the next open`,
+      run: () => retprobeEvents(probe, env),
+    },
+  ];
+}
+
+/** Fewer instances than waiting threads: the calls that found none must show as lost events. */
+async function missedReturns(probe: ProbeChoice, env: CheckEnv): Promise<void> {
+  const instances = 2;
+  const p = openProbe({ probe, retprobeInstances: instances });
+  try {
+    p.drain();
+    const r = await runTraffic(env, ['threads', '4', String(WAITING_PAIRS), '9', 'receivers']);
+    const d = p.drain();
+    // each waiting receiver beyond the instances is inside tcp_recvmsg with no instance
+    assert.ok(d.lost.events >= WAITING_PAIRS - instances, `lost ${JSON.stringify(d.lost)}, want at least ${WAITING_PAIRS - instances} events`);
+    assert.deepEqual([d.lost.rxBytes, d.lost.txBytes], [0, 0], 'the bytes of a call never seen returning are unknown');
+    // and the bytes of those calls are really missing from the flows: that is why they are reported
+    const waiting = expectedOf(r).filter((e) => !e.what.startsWith('bystander'));
+    const got = sum(d.flows);
+    const counted = waiting.reduce((n, e) => n + (got.get(keyOf(e))?.rxBytes ?? 0), 0);
+    const moved = waiting.reduce((n, e) => n + e.rxBytes, 0);
+    assert.ok(counted < moved, `all ${moved} bytes received were counted: no return was missed`);
+  } finally {
+    p.close();
+  }
+}
+
+/** The kretprobe events of this process, or of the given pid, as kprobe_events lists them. */
+function eventsOf(tracefs: string, pid: number): string[] {
+  return fs.readFileSync(path.join(tracefs, 'kprobe_events'), 'utf8').split('\n').filter((l) => l.includes(`:tcptop/tcptop_${pid}_`));
+}
+
+async function retprobeEvents(probe: ProbeChoice, env: CheckEnv): Promise<void> {
+  const tracefs = findTracefs();
+  assert.ok(tracefs, 'no tracefs with kprobe_events');
+  const p = openProbe({ probe });
+  try {
+    const mine = eventsOf(tracefs, process.pid);
+    // tcp_sendmsg and tcp_recvmsg, and tcp_sendpage where it exists; all with the most instances
+    assert.ok(mine.length >= 2, mine.join('\n'));
+    for (const l of mine) assert.match(l, /^r4096:tcptop\/tcptop_\d+_\d+_(tcp_sendmsg|tcp_recvmsg|tcp_sendpage) \1$/);
+  } finally {
+    p.close();
+  }
+  assert.deepEqual(eventsOf(tracefs, process.pid), [], 'events left after close');
+
+  // a recorder killed before it could remove its events: they stay until the next probe opens
+  const file = path.join(env.tmp, 'killed.db');
+  const child = spawn(process.execPath, [CLI, 'record', '-o', file, '-i', '1', '-d', '600', '--probe', probe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitFor(child, () => stderr, /recording to \S+ every 1 s with the kprobe probe/, 120_000);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  assert.ok(eventsOf(tracefs, child.pid!).length >= 2, `the killed recorder left no events: ${stderr}`);
+  const next = openProbe({ probe });
+  try {
+    assert.deepEqual(eventsOf(tracefs, child.pid!), [], 'the next probe did not remove the killed recorder\'s events');
+  } finally {
+    next.close();
+  }
 }
 
 // What record must say for a probe this kernel lacks: the step that failed, why, and what to do.
 const REFUSAL: Record<ProbeKind, RegExp> = {
   tracepoint: /^tcptop: find tracepoint \S+: not in this kernel \(needs linux 6\.3 or later; try --probe fentry or kprobe\)$/,
   fentry: /^tcptop: (load|attach|find) [^:()]+: [a-z][^()]* \([^()]+\)$/,
-  kprobe: /^tcptop: (load|attach|find) [^:()]+: [a-z][^()]* \([^()]+\)$/,
+  kprobe: /^tcptop: (load|attach|find|create) [^:()]+: [a-z][^()]* \([^()]+\)$/,
 };
 
 /** The check that `record --probe kind` fails on this kernel in one line and leaves no file. */
