@@ -2,7 +2,7 @@
 // (guest.ts) and on the host for the tracepoints (host.test.ts): a recording through `tcptop record`
 // read back from its capture file, and the probe opened directly.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { CaptureReader } from '../../src/capture/reader';
 import type { CaptureMeta } from '../../src/capture/meta';
 import type { FlowKey } from '../../src/capture/types';
 import { openProbe, type FlowDelta, type ProbeKind } from '../../src/record/probe';
-import { findTracefs } from '../../src/record/tracefs';
+import { findTracefs, tracefsMounts } from '../../src/record/tracefs';
 import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
 import { knownFailure } from './known';
@@ -362,7 +362,38 @@ function kretprobeChecks(probe: ProbeChoice, env: CheckEnv): Check[] {
       name: `openProbe ${probe}: its kretprobe events are removed on close, a killed recorder's at the next open`,
       run: () => retprobeEvents(probe, env),
     },
+    {
+      name: `record --probe ${probe} without tracefs: refused in one line saying to mount it, no file left`,
+      run: () => withoutTracefs(probe, env),
+    },
   ];
+}
+
+/** Runs a command of the guest's busybox, failing with its output. */
+function sh(cmd: string, ...args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+async function withoutTracefs(probe: ProbeChoice, env: CheckEnv): Promise<void> {
+  // debugfs goes too: its tracing directory mounts tracefs when looked at
+  const mounts = () => fs.readFileSync('/proc/self/mounts', 'utf8');
+  const debugfs = mounts().split('\n').filter((l) => l.split(' ')[2] === 'debugfs').map((l) => l.split(' ')[1]);
+  for (const dir of [...tracefsMounts(mounts()).reverse(), ...debugfs]) sh('umount', dir);
+  try {
+    assert.equal(findTracefs(), undefined, mounts());
+    const file = path.join(env.tmp, 'no-tracefs.db');
+    const r = spawnSync(process.execPath, [CLI, 'record', '-o', file, '-c', '1', '-i', '0.2', '--probe', probe], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^tcptop: find tracefs: not mounted \(kretprobes are made there; mount -t tracefs nodev \/sys\/kernel\/tracing\)\n$/);
+    assert.equal(fs.existsSync(file), false, 'a refused probe left a capture file');
+  } finally {
+    // as the VM's init mounted them
+    sh('mount', '-t', 'tracefs', 'tracefs', '/sys/kernel/tracing');
+    sh('mount', '-t', 'debugfs', 'debugfs', '/sys/kernel/debug');
+  }
+  assert.ok(findTracefs());
 }
 
 /** Fewer instances than waiting threads: the calls that found none must show as lost events. */
