@@ -2,7 +2,7 @@
 import type { CaptureMeta } from '../capture/meta';
 import type { Span, Totals } from '../capture/reader';
 import { dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
-import { grouped, humanBytes, humanDuration } from '../view/units';
+import { grouped, humanBytes, humanDuration, lostText } from '../view/units';
 
 export interface InfoReport {
   file: string;
@@ -70,7 +70,7 @@ export function infoText(r: InfoReport, zone: DisplayZone): string {
     const lost = r.totals.lost;
     lines.push(['not counted', lost.events === 0
       ? 'nothing (every event was attributed to a flow)'
-      : `${grouped(lost.events)} events: ${grouped(lost.rxBytes)} bytes received, ${grouped(lost.txBytes)} bytes sent, not attributed to a flow`]);
+      : lostText(lost, m.probe)]);
   } else {
     lines.push(['frames', '0 (nothing recorded yet)']);
   }

@@ -92,6 +92,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
       const data: ReportData = {
         file,
         hostname: reader.meta.hostname,
+        probe: reader.meta.probe,
         by,
         columns: groups.columns,
         windowUs: opts.window ?? null,

@@ -1,7 +1,7 @@
 // A report as text: a table for people, CSV and JSON for scripts (raw byte counts, ISO times in UTC).
 // docs/report-format.md describes the machine formats; keep the two in step.
 import { civil, clockOf, dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
-import { grouped, humanBytes, humanDuration, humanRate } from '../view/units';
+import { grouped, humanBytes, humanDuration, humanRate, lostText } from '../view/units';
 import type { GroupKey, KeyColumn, KeyValue } from './group';
 import type { ReportRow, SortKey, Summary } from './rows';
 
@@ -11,6 +11,8 @@ export const FORMATS: readonly Format[] = ['table', 'csv', 'json'];
 export interface ReportData {
   file: string;
   hostname: string;
+  /** The probe that recorded the capture: it tells what its lost counts mean. */
+  probe: string;
   by: readonly GroupKey[];
   columns: readonly KeyColumn[];
   windowUs: number | null;
@@ -64,7 +66,7 @@ export function reportTable(r: ReportData, zone: DisplayZone): string {
       : 'none (no bytes moved)']);
   }
   if (s.lost.events > 0) {
-    lines.push(['not counted', `${grouped(s.lost.events)} events: ${grouped(s.lost.rxBytes)} bytes received, ${grouped(s.lost.txBytes)} bytes sent, in no flow`]);
+    lines.push(['not counted', lostText(s.lost, r.probe)]);
   }
   const width = Math.max(...lines.map(([k]) => k.length));
   let out = lines.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('');

@@ -36,3 +36,12 @@ export function humanDuration(us: number): string {
   const two = (n: number): string => String(n).padStart(2, '0');
   return h > 0 ? `${h}h${two(m)}m${two(sec)}s` : `${m}m${two(sec)}s`;
 }
+
+/**
+ * Send and receive events no flow got, and their bytes. The kprobe probe also counts the returns it
+ * missed, whose bytes it cannot know: its byte figures are then a floor, and say so.
+ */
+export function lostText(lost: { events: number; rxBytes: number; txBytes: number }, probe: string): string {
+  const floor = probe === 'kprobe' ? 'at least ' : '';
+  return `${grouped(lost.events)} events: ${floor}${grouped(lost.rxBytes)} bytes received, ${floor}${grouped(lost.txBytes)} bytes sent, in no flow`;
+}

@@ -15,6 +15,7 @@ const row = (key: (string | number)[] | null, rx: number, tx: number, over: Part
 const data = (over: Partial<ReportData> = {}): ReportData => ({
   file: 'x.db',
   hostname: 'web-1',
+  probe: 'tracepoint',
   by: ['comm', 'port'],
   columns: keyColumns(['comm', 'port']),
   windowUs: null,
