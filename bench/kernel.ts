@@ -1,0 +1,243 @@
+// Targets 1 to 5 and the real recording of target 6: tcptop record under loopback load, measured by the
+// kernel's BPF statistics and /proc. The scenarios, in order, with one recorder (R1) throughout:
+//   A   10 connections pumped at RATE: per-event cost (T1, and T2's reference), whole-recorder CPU and memory (T4)
+//   T3  the same with the bpftrace one-liner attached too: both programs' cost on the same events
+//   B   + 1,000 connections that each moved bytes (their 2,000 flows are in the table), load still on the 10 (T2)
+//   B'  the load spread round-robin over the 1,000 instead (info)
+//   C   50,000 connections instead of the 1,000 (T2); C' the load spread over them (info; T5's 50,000-flow figure)
+// then a second recorder (R2) over 5,000 connections all moving bytes in every interval: 10,000 flows per frame
+// (T5), and its capture is the real recording of T6.
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { enableStats, StatsSnapshot, type ProgCost } from './bpf-stats';
+import { Bpftrace } from './bpftrace';
+import { buildLoader, Load } from './load';
+import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
+import { check, grouped, notRun, type Row } from './table';
+
+/** Send + receive events per second the load generator is asked for; the targets need at least MIN_RATE. */
+export const RATE = 110_000;
+export const MIN_RATE = 100_000;
+export const T1_MAX_NS = 110;
+export const T2_SPREAD = 0.15;
+export const T3_RATIO = 0.3;
+export const T4_CPU_PERCENT = 2;
+export const T4_RSS_MB = 100;
+export const T5_MAX_MS = 20;
+
+export interface KernelBench {
+  rows: Row[];
+  /** The capture R2 made: T6 measures it. */
+  realCapture?: { file: string; connections: number; flows: number; frames: number };
+}
+
+interface Cost {
+  seconds: number;
+  rate: number;
+  send: ProgCost;
+  recv: ProgCost;
+}
+
+/** The cost of the recorder's send and receive programs over `ms` from now. */
+async function measure(r: Recorder, ms: number, extra: number[] = []): Promise<{ cost: Cost; all: Map<number, ProgCost> }> {
+  const snap = new StatsSnapshot([r.pid, ...extra]);
+  await sleep(ms);
+  const d = snap.delta();
+  const send = d.progs.get(r.program('tp_send') ?? -1);
+  const recv = d.progs.get(r.program('tp_recv') ?? -1);
+  if (!send || !recv) throw new Error(`the recorder's tp_send/tp_recv programs were not found (it loaded ${[...r.programs.values()].join(', ')})`);
+  return { cost: { seconds: d.seconds, rate: (send.events + recv.events) / d.seconds, send, recv }, all: d.progs };
+}
+
+const ns = (c: ProgCost) => `${c.nsPerEvent.toFixed(1)} ns/event`;
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+function loadOk(rate: number): string {
+  return rate >= MIN_RATE ? '' : ` (load ${grouped(rate)}/s < ${grouped(MIN_RATE)}/s)`;
+}
+
+function flatRows(label: string, base: Cost, c: Cost): Row[] {
+  return (['send', 'recv'] as const).map((dir) => {
+    const x = c[dir].nsPerEvent / base[dir].nsPerEvent - 1;
+    return {
+      target: 'T2', what: `${dir}, ${label}`, rate: c.rate,
+      figure: `${ns(c[dir])} (${pct(x)} vs 10)${loadOk(c.rate)}`, goal: `within ${T2_SPREAD * 100}% of 10-connection figure`,
+      result: check(Math.abs(x) <= T2_SPREAD && c.rate >= MIN_RATE),
+    };
+  });
+}
+
+function spreadRows(label: string, base: Cost, c: Cost): Row[] {
+  return (['send', 'recv'] as const).map((dir) => ({
+    target: 'T2 info', what: `${dir}, load spread over ${label}`, rate: c.rate,
+    figure: `${ns(c[dir])} (${pct(c[dir].nsPerEvent / base[dir].nsPerEvent - 1)} vs 10)`, goal: 'none (cold per-socket state)', result: 'info' as const,
+  }));
+}
+
+function timingFigure(ts: IntervalTiming[]): string {
+  const total = ts.map((t) => t.drainMs + t.appendMs);
+  const worst = ts[total.indexOf(Math.max(...total))];
+  const sorted = [...total].sort((a, b) => a - b);
+  return `max ${(worst.drainMs + worst.appendMs).toFixed(1)} ms (drain ${worst.drainMs.toFixed(1)} + append ${worst.appendMs.toFixed(1)}), ` +
+    `median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ${ts.length} intervals of >= ${grouped(Math.min(...ts.map((t) => t.flows)))} flows`;
+}
+
+function lostEvents(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return Number(db.prepare('SELECT coalesce(sum(lost_events), 0) FROM frame').pluck().get());
+  } finally {
+    db.close();
+  }
+}
+
+export async function benchKernel(dir: string, log: (line: string) => void): Promise<KernelBench> {
+  const rows: Row[] = [];
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const result: KernelBench = { rows };
+  try {
+    if (process.getuid?.() !== 0) throw new Error('needs root (BPF programs and their statistics)');
+    cleanup.push(enableStats());
+    const bin = buildLoader(dir, log);
+
+    log('R1: tcptop record, 10 connections pumped');
+    const r1 = await Recorder.start(path.join(dir, 'r1.db'), dir);
+    cleanup.push(() => r1.kill());
+    const hot = await Load.start(bin, 10);
+    cleanup.push(() => hot.stop());
+    hot.pump(RATE);
+    await sleep(3000);
+
+    // A: 10 connections
+    const cpu0 = r1.cpuSeconds();
+    const a = await measure(r1, 20_000);
+    const cpu1 = r1.cpuSeconds();
+    const mem = r1.memory();
+    const base = a.cost;
+    for (const dir of ['send', 'recv'] as const) {
+      rows.push({ target: 'T1', what: `${dir}, 10 connections, recording`, rate: base.rate, figure: `${ns(base[dir])}${loadOk(base.rate)}`,
+        goal: `<= ${T1_MAX_NS} ns/event`, result: check(base[dir].nsPerEvent <= T1_MAX_NS && base.rate >= MIN_RATE) });
+    }
+    const progNs = [...a.all.values()].reduce((s, p) => s + p.ns, 0);
+    const procPct = ((cpu1 - cpu0) / base.seconds) * 100;
+    const progPct = (progNs / 1e9 / base.seconds) * 100;
+    rows.push(
+      { target: 'T4', what: 'recorder CPU, 1 s interval', rate: base.rate, figure: `${(procPct + progPct).toFixed(2)}% of one CPU (process ${procPct.toFixed(2)}% + programs ${progPct.toFixed(2)}%)${loadOk(base.rate)}`,
+        goal: `<= ${T4_CPU_PERCENT}%`, result: check(procPct + progPct <= T4_CPU_PERCENT && base.rate >= MIN_RATE) },
+      { target: 'T4', what: 'recorder resident memory', rate: base.rate, figure: `peak ${mem.peakMb.toFixed(0)} MB (now ${mem.rssMb.toFixed(0)} MB)`,
+        goal: `< ${T4_RSS_MB} MB`, result: check(mem.peakMb < T4_RSS_MB) },
+    );
+    log(`  send ${ns(base.send)}, recv ${ns(base.recv)}, ${grouped(base.rate)} events/s; CPU ${(procPct + progPct).toFixed(2)}%, peak RSS ${mem.peakMb.toFixed(0)} MB`);
+
+    // T3: the bpftrace one-liner on the same events
+    const t3: Row[] = [];
+    try {
+      const bt = await Bpftrace.start(log);
+      await sleep(2000);
+      const s = await measure(r1, 10_000, [bt.pid]);
+      await bt.stop();
+      for (const dir of ['send', 'recv'] as const) {
+        const theirs = s.all.get(dir === 'send' ? bt.send : bt.recv)!;
+        const ratio = s.cost[dir].nsPerEvent / theirs.nsPerEvent;
+        t3.push({ target: 'T3', what: `${dir}, tcptop / bpftrace, side by side`, rate: s.cost.rate,
+          figure: `${s.cost[dir].nsPerEvent.toFixed(1)} / ${theirs.nsPerEvent.toFixed(1)} ns = ${ratio.toFixed(2)}x${loadOk(s.cost.rate)}`,
+          goal: `<= ${T3_RATIO}x`, result: check(ratio <= T3_RATIO && s.cost.rate >= MIN_RATE) });
+      }
+      log(`  with bpftrace: ${t3.map((r) => r.figure).join('; ')}`);
+    } catch (err) {
+      t3.push(notRun('T3', 'tcptop / bpftrace, side by side', (err as Error).message, `<= ${T3_RATIO}x`));
+    }
+    rows.push(...t3);
+
+    // B, B': 1,000 more connections, idle then carrying the load
+    {
+      const more = await Load.start(bin, 1000);
+      await more.touch();
+      await sleep(2000);
+      const b = await measure(r1, 10_000);
+      rows.push(...flatRows('1,000 more connections in the table', base, b.cost));
+      hot.pump(0);
+      more.pump(RATE);
+      await sleep(2000);
+      const spread = await measure(r1, 8000);
+      rows.push(...spreadRows('1,000 connections', base, spread.cost));
+      await more.stop();
+      hot.pump(RATE);
+      log(`  1,000: send ${ns(b.cost.send)}, recv ${ns(b.cost.recv)}; spread: send ${ns(spread.cost.send)}, recv ${ns(spread.cost.recv)}`);
+    }
+
+    // C, C': 50,000 connections
+    let wide: IntervalTiming[] = [];
+    let wideWindow = [0, 0];
+    {
+      log('  opening 50,000 connections');
+      const many = await Load.start(bin, 50_000);
+      cleanup.push(() => many.stop());
+      await many.touch();
+      await sleep(3000);
+      const c = await measure(r1, 10_000);
+      rows.push(...flatRows('50,000 more connections in the table', base, c.cost));
+      hot.pump(0);
+      many.pump(RATE);
+      await sleep(3000);
+      wideWindow = [monoUs(), 0];
+      const spread = await measure(r1, 8000);
+      wideWindow[1] = monoUs();
+      rows.push(...spreadRows('50,000 connections', base, spread.cost));
+      log(`  50,000: send ${ns(c.cost.send)}, recv ${ns(c.cost.recv)}; spread: send ${ns(spread.cost.send)}, recv ${ns(spread.cost.recv)}`);
+      const end = r1.memory();
+      rows.push({ target: 'T4 info', what: 'recorder memory after 100,000 flows', figure: `peak ${end.peakMb.toFixed(0)} MB (now ${end.rssMb.toFixed(0)} MB)`, goal: 'none', result: 'info' });
+      await many.stop();
+    }
+    await hot.stop();
+    const r1Timings = await r1.stop();
+    wide = r1Timings.filter((t) => t.atUs >= wideWindow[0] && t.atUs <= wideWindow[1]);
+
+    // R2: 5,000 connections, every one moving bytes in every interval
+    log('R2: tcptop record, 5,000 connections all active');
+    const file = path.join(dir, 'real.db');
+    const r2 = await Recorder.start(file, dir);
+    cleanup.push(() => r2.kill());
+    const all = await Load.start(bin, 5000);
+    cleanup.push(() => all.stop());
+    all.pump(RATE);
+    await sleep(31_000);
+    await all.stop();
+    await sleep(1500);
+    const r2Timings = await r2.stop();
+    const lost2 = lostEvents(file);
+    const full = r2Timings.filter((t) => t.flows >= 10_000);
+    const rest = full.slice(1);
+    if (full.length < 2) throw new Error(`R2 saw 10,000 flows in only ${full.length} intervals`);
+    rows.push(
+      { target: 'T5', what: 'drain + append, 10,000 flows', figure: timingFigure(rest), goal: `<= ${T5_MAX_MS} ms`,
+        result: check(Math.max(...rest.map((t) => t.drainMs + t.appendMs)) <= T5_MAX_MS) },
+      { target: 'T5', what: 'the same, first interval (10,000 new flows)', figure: timingFigure(full.slice(0, 1)), goal: `<= ${T5_MAX_MS} ms`,
+        result: check(full[0].drainMs + full[0].appendMs <= T5_MAX_MS) },
+    );
+    const lost1 = lostEvents(r1.file);
+    const wideFlows = wide.length ? Math.min(...wide.map((t) => t.flows)) : 0;
+    rows.push({ target: 'T5', what: 'drain + append, 50,000 connections (100,000 flows)', figure: wide.length ? `${timingFigure(wide)}; ${grouped(lost1)} events lost` : 'no interval measured',
+      goal: '50,000 flows recorded, none lost', result: check(wideFlows >= 50_000 && lost1 === 0 && lost2 === 0) });
+    log(`  10,000 flows: ${rows[rows.length - 3].figure}`);
+    result.realCapture = { file, connections: 5000, flows: Math.max(...r2Timings.map((t) => t.flows)), frames: r2Timings.length };
+  } catch (err) {
+    const why = (err as Error).message;
+    log(`kernel benchmarks stopped: ${why}`);
+    for (const t of ['T1', 'T2', 'T3', 'T4', 'T5']) if (!rows.some((r) => r.target === t)) rows.push(notRun(t, 'kernel benchmark', why));
+  } finally {
+    for (const c of cleanup.reverse()) {
+      try {
+        await c();
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return result;
+}
+
+export function removeCapture(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+}

@@ -1,0 +1,134 @@
+// The load generator (load.c): compiled with cc on the bench machine, run as child processes of at most
+// PER_PROCESS connections each, since one process may hold only about 20,000 descriptors there.
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+
+const SOURCE = path.resolve(__dirname, '../../bench/load.c');
+const PER_PROCESS = 8000;
+
+/** Whether a command is on the PATH. */
+export function have(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Makes sure a Debian package's command is there, installing the package with apt-get when it is not.
+ * Returns null when the command is there, else why not.
+ */
+export function ensureCommand(command: string, pkg: string, log: (line: string) => void): string | null {
+  if (have(command)) return null;
+  log(`${command} is missing: apt-get install -y ${pkg}`);
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (have(command)) return null;
+  return `${command} is missing and apt-get install ${pkg} failed${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`;
+}
+
+/** Compiles the load generator into `dir`; returns the binary's path. */
+export function buildLoader(dir: string, log: (line: string) => void): string {
+  const why = ensureCommand('cc', 'gcc', log);
+  if (why) throw new Error(why);
+  const bin = path.join(dir, 'loadgen');
+  const r = spawnSync('cc', ['-O2', '-o', bin, SOURCE], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc ${SOURCE} failed: ${r.stderr.trim()}`);
+  return bin;
+}
+
+/** One load generator process and its connections. */
+class Loader {
+  private lines: string[] = [];
+  private waiting: ((line: string) => void) | null = null;
+  private exited = false;
+
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, readonly connections: number) {
+    let rest = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      rest += chunk;
+      for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (this.waiting) {
+          const w = this.waiting;
+          this.waiting = null;
+          w(line);
+        } else this.lines.push(line);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    child.on('exit', (code) => {
+      this.exited = true;
+      if (this.waiting) this.waiting(`exit ${code}: ${err.trim()}`);
+    });
+  }
+
+  static async start(bin: string, connections: number): Promise<Loader> {
+    const l = new Loader(spawn(bin, [String(connections)], { stdio: ['pipe', 'pipe', 'pipe'] }), connections);
+    await l.expect('ready');
+    return l;
+  }
+
+  private next(): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.exited) return Promise.resolve('exit');
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  private async expect(word: string): Promise<void> {
+    const line = await this.next();
+    if (!line.startsWith(word)) throw new Error(`load generator: expected "${word}", got "${line}"`);
+  }
+
+  async touch(): Promise<void> {
+    this.child.stdin.write('touch\n');
+    await this.expect('touched');
+  }
+
+  pump(rate: number): void {
+    this.child.stdin.write(`pump ${rate}\n`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin.end();
+    await done;
+  }
+}
+
+/** `total` connections over as many load generator processes as they need. */
+export class Load {
+  private constructor(private readonly loaders: Loader[], readonly connections: number) {}
+
+  static async start(bin: string, total: number): Promise<Load> {
+    const started: Promise<Loader>[] = [];
+    for (let left = total; left > 0; left -= PER_PROCESS) started.push(Loader.start(bin, Math.min(PER_PROCESS, left)));
+    const settled = await Promise.allSettled(started);
+    const loaders = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(loaders.map((l) => l.stop()));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return new Load(loaders, total);
+  }
+
+  /** One send and receive on every connection, so that each end holds a flow in the probe's table. */
+  async touch(): Promise<void> {
+    await Promise.all(this.loaders.map((l) => l.touch()));
+  }
+
+  /** Sends and receives round-robin over all connections at `rate` events per second in all; 0 stops. */
+  pump(rate: number): void {
+    for (const l of this.loaders) l.pump((rate * l.connections) / this.connections);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.loaders.map((l) => l.stop()));
+  }
+}
