@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
 import { APPLICATION_ID, keyRange, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
-import { flowKeyString, type FlowBytes, type FlowKey, type LoadAvg, type Lost } from './types';
+import { flowKeyString, type FlowBytes, type LoadAvg, type Lost } from './types';
 
 export interface FrameInput {
   wallUs: number;
@@ -42,19 +42,58 @@ export function framesToDrop(usedBytes: number, budgetBytes: number, frames: num
   return Math.min(frames - 1, Math.ceil((usedBytes - 0.9 * budgetBytes) / perFrame));
 }
 
+/**
+ * Inserts rows many at a time: a multi-row VALUES statement per chunk of up to 256 rows. A statement call costs
+ * about as much as the rows it inserts, so this is several times faster than a row per call, and the rows go in
+ * in the same order, into the same pages.
+ */
+class RowBatch {
+  private static readonly CHUNKS = [256, 64, 16, 4, 1];
+  private readonly stmts = new Map<number, { stmt: Database.Statement; params: unknown[] }>();
+
+  constructor(private readonly db: Database.Database, private readonly head: string, private readonly width: number) {}
+
+  /** Inserts `rows` rows whose values are in `values`, row after row. */
+  run(values: readonly unknown[], rows: number): void {
+    let at = 0;
+    for (const size of RowBatch.CHUNKS) {
+      for (; rows - at >= size; at += size) {
+        const { stmt, params } = this.chunk(size);
+        for (let k = 0, v = at * this.width; k < params.length; k++, v++) params[k] = values[v];
+        stmt.run(params);
+      }
+    }
+  }
+
+  private chunk(size: number): { stmt: Database.Statement; params: unknown[] } {
+    let c = this.stmts.get(size);
+    if (!c) {
+      const row = `(${Array<string>(this.width).fill('?').join(',')})`;
+      c = { stmt: this.db.prepare(`${this.head} VALUES ${Array<string>(size).fill(row).join(',')}`), params: new Array<unknown>(size * this.width) };
+      this.stmts.set(size, c);
+    }
+    return c;
+  }
+}
+
 export class CaptureWriter {
   private readonly flowIds = new Map<string, number>();
   private lastSeq = 0;
   /** Flows first stored by the frame being written, until its transaction commits. */
   private readonly addedFlows: string[] = [];
+  /** Per flow id, the insert that last saw it and where its bytes are in that insert's rows: merges duplicates. */
+  private seenIn = new Float64Array(0);
+  private rowOf = new Int32Array(0);
+  private inserts = 0;
+  private readonly flowRows: RowBatch;
+  private readonly sampleRows: RowBatch;
   private dropped = 0;
   private closed = false;
   private readonly insertFrame: Database.Statement;
-  private readonly insertFlow: Database.Statement;
-  private readonly insertSample: Database.Statement;
   private readonly insertWideSample: Database.Statement;
+  private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
-  private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[]) => number;
+  private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]) => number;
 
   private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
   private readonly bulk: boolean;
@@ -64,13 +103,12 @@ export class CaptureWriter {
       `INSERT INTO frame (seq, wall_us, mono_us, interval_us, load1, load5, load15, running, tasks, last_pid,
          loadavg, lost_events, lost_rx_bytes, lost_tx_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     );
-    this.insertFlow = db.prepare(
-      'INSERT INTO flow (pid, comm, family, laddr, lport, raddr, rport) VALUES (?,?,?,?,?,?,?)',
-    );
-    this.insertSample = db.prepare('INSERT INTO sample_packed (key, rx_bytes, tx_bytes) VALUES (?,?,?)');
+    this.maxFlowId = db.prepare('SELECT coalesce(max(id), 0) FROM flow').pluck();
     this.insertWideSample = db.prepare('INSERT INTO sample_wide (frame, flow, rx_bytes, tx_bytes) VALUES (?,?,?,?)');
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-    this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[]) => this.insert(frame, flows));
+    this.flowRows = new RowBatch(db, 'INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport)', 8);
+    this.sampleRows = new RowBatch(db, 'INSERT INTO sample_packed (key, rx_bytes, tx_bytes)', 3);
+    this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]) => this.insert(frame, flows, keys));
     this.limits = { maxAgeUs: options.maxAgeUs };
     this.bulk = options.bulk ?? false;
     if (options.maxBytes !== undefined) {
@@ -117,11 +155,14 @@ export class CaptureWriter {
     return this.flowIds.size;
   }
 
-  /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
-  append(frame: FrameInput, flows: readonly FlowBytes[]): number {
+  /**
+   * Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. `keys`, when
+   * the caller has them, are the flows' `flowKeyString`s (the recorder keeps them from frame to frame).
+   */
+  append(frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]): number {
     let seq: number;
     try {
-      seq = this.writeFrame(frame, flows);
+      seq = this.writeFrame(frame, flows, keys);
     } catch (err) {
       // The transaction was rolled back: so were the flows it added, which the id cache must forget.
       for (const key of this.addedFlows) this.flowIds.delete(key);
@@ -200,43 +241,67 @@ export class CaptureWriter {
     this.db.close();
   }
 
-  private insert(frame: FrameInput, flows: readonly FlowBytes[]): number {
+  private insert(frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]): number {
     const seq = this.lastSeq + 1;
     const l = frame.loadavg;
     this.insertFrame.run(seq, frame.wallUs, frame.monoUs, frame.intervalUs, l.load1, l.load5, l.load15,
       l.running, l.tasks, l.lastPid, l.raw, frame.lost.events, frame.lost.rxBytes, frame.lost.txBytes);
-    // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
-    const bytes = new Map<number, [number, number]>();
-    for (const f of flows) {
+    const pass = ++this.inserts;
+    const ids: number[] = [];
+    const rx: number[] = [];
+    const tx: number[] = [];
+    const added: unknown[] = [];
+    // New flows get the ids SQLite would give them one by one, the largest so far plus one: the frame's first
+    // write holds the write lock, so the table cannot change under us.
+    let nextId = 0;
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i];
       if (f.rxBytes === 0 && f.txBytes === 0) continue;
-      const id = this.flowId(f);
-      const b = bytes.get(id);
-      if (b) {
-        b[0] += f.rxBytes;
-        b[1] += f.txBytes;
+      const key = keys ? keys[i] : flowKeyString(f);
+      let id = this.flowIds.get(key);
+      if (id === undefined) {
+        if (nextId === 0) nextId = Number(this.maxFlowId.get()) + 1;
+        id = nextId++;
+        this.flowIds.set(key, id);
+        this.addedFlows.push(key);
+        added.push(id, f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport);
+      }
+      if (id >= this.seenIn.length) this.grow(id);
+      // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
+      if (this.seenIn[id] === pass) {
+        const row = this.rowOf[id];
+        rx[row] += f.rxBytes;
+        tx[row] += f.txBytes;
       } else {
-        bytes.set(id, [f.rxBytes, f.txBytes]);
+        this.seenIn[id] = pass;
+        this.rowOf[id] = ids.length;
+        ids.push(id);
+        rx.push(f.rxBytes);
+        tx.push(f.txBytes);
       }
     }
+    if (added.length > 0) this.flowRows.run(added, added.length / 8);
     // In key order, so every row goes at the end of the table and its pages fill up.
+    const order = Float64Array.from(ids).sort();
     const base = seq * PACKED_FLOWS;
-    for (const id of [...bytes.keys()].sort((a, b) => a - b)) {
-      const [rx, tx] = bytes.get(id)!;
-      if (id < PACKED_FLOWS) this.insertSample.run(base + id, rx, tx);
-      else this.insertWideSample.run(seq, id, rx, tx);
+    const packed: number[] = [];
+    for (const id of order) {
+      const row = this.rowOf[id];
+      if (id < PACKED_FLOWS) packed.push(base + id, rx[row], tx[row]);
+      else this.insertWideSample.run(seq, id, rx[row], tx[row]);
     }
+    this.sampleRows.run(packed, packed.length / 3);
     return seq;
   }
 
-  private flowId(k: FlowKey): number {
-    const key = flowKeyString(k);
-    let id = this.flowIds.get(key);
-    if (id === undefined) {
-      id = Number(this.insertFlow.run(k.pid, k.comm, k.family, k.laddr, k.lport, k.raddr, k.rport).lastInsertRowid);
-      this.flowIds.set(key, id);
-      this.addedFlows.push(key);
-    }
-    return id;
+  private grow(id: number): void {
+    const size = Math.max(1024, 2 ** Math.ceil(Math.log2(id + 1)));
+    const seen = new Float64Array(size);
+    seen.set(this.seenIn);
+    const row = new Int32Array(size);
+    row.set(this.rowOf);
+    this.seenIn = seen;
+    this.rowOf = row;
   }
 }
 
