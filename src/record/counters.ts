@@ -1,7 +1,7 @@
 // From the kernel's cumulative per-slot counters to per-flow bytes since the previous read.
 // Pure: takes the addon's snapshot bytes, keeps the previous counts, returns plain data.
 import { formatAddress } from '../capture/address';
-import type { Family, FlowKey } from '../capture/types';
+import { flowKeyString, type Family, type FlowKey } from '../capture/types';
 
 /** Bytes one flow moved since the previous drain. */
 export interface FlowDelta extends FlowKey {
@@ -17,6 +17,8 @@ export interface Drain {
    * whose bytes are unknown and so in neither byte count.
    */
   lost: { events: number; rxBytes: number; txBytes: number };
+  /** flowKeyString of each of `flows`: the same strings from drain to drain, so the writer's lookups stay cheap. */
+  keys?: string[];
 }
 
 // Layout of the snapshot (bpf/tcptop.h: tcptop_snapshot_header, then tcptop_snapshot_record each).
@@ -29,23 +31,63 @@ function u64(view: DataView, offset: number): number {
   return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
 }
 
-function readKey(view: DataView, bytes: Buffer, at: number): FlowKey {
-  const family: Family = view.getUint16(at + 36, true) === 6 ? 6 : 4;
-  const nul = bytes.indexOf(0, at + 80);
-  return {
-    pid: view.getUint32(at + 32, true),
-    comm: bytes.toString('utf8', at + 80, nul < 0 || nul > at + 96 ? at + 96 : nul),
-    family,
-    laddr: formatAddress(bytes.subarray(at + 48, family === 4 ? at + 52 : at + 64)),
-    lport: view.getUint16(at + 38, true),
-    raddr: formatAddress(bytes.subarray(at + 64, family === 4 ? at + 68 : at + 80)),
-    rport: view.getUint16(at + 40, true),
-  };
+/**
+ * Decodes flow keys, remembering the text of recent process names and of IPv4 addresses: thousands of new
+ * flows in one read mostly share a few of each.
+ */
+class KeyReader {
+  private readonly v4 = new Map<number, string>();
+  private readonly comms: { w: number[]; text: string }[] = [];
+  private nextComm = 0;
+
+  read(view: DataView, bytes: Buffer, at: number): FlowKey {
+    const family: Family = view.getUint16(at + 36, true) === 6 ? 6 : 4;
+    return {
+      pid: view.getUint32(at + 32, true),
+      comm: this.comm(view, bytes, at + 80),
+      family,
+      laddr: family === 4 ? this.ipv4(view, bytes, at + 48) : formatAddress(bytes.subarray(at + 48, at + 64)),
+      lport: view.getUint16(at + 38, true),
+      raddr: family === 4 ? this.ipv4(view, bytes, at + 64) : formatAddress(bytes.subarray(at + 64, at + 80)),
+      rport: view.getUint16(at + 40, true),
+    };
+  }
+
+  private ipv4(view: DataView, bytes: Buffer, at: number): string {
+    const n = view.getUint32(at, false);
+    let text = this.v4.get(n);
+    if (text === undefined) {
+      if (this.v4.size >= 65536) this.v4.clear();
+      text = formatAddress(bytes.subarray(at, at + 4));
+      this.v4.set(n, text);
+    }
+    return text;
+  }
+
+  /** The kernel's comm: up to 16 bytes, NUL-terminated when shorter. */
+  private comm(view: DataView, bytes: Buffer, at: number): string {
+    const w0 = view.getUint32(at, true);
+    const w1 = view.getUint32(at + 4, true);
+    const w2 = view.getUint32(at + 8, true);
+    const w3 = view.getUint32(at + 12, true);
+    for (const c of this.comms) if (c.w[0] === w0 && c.w[1] === w1 && c.w[2] === w2 && c.w[3] === w3) return c.text;
+    const nul = bytes.indexOf(0, at);
+    const text = bytes.toString('utf8', at, nul < 0 || nul > at + 16 ? at + 16 : nul);
+    this.comms[this.nextComm] = { w: [w0, w1, w2, w3], text };
+    this.nextComm = (this.nextComm + 1) % 16;
+    return text;
+  }
 }
 
+/** A distinct flow key, shared by every slot that holds it. */
 interface KnownFlow {
   key: FlowKey;
   id: string;
+  /** Slots holding it now. */
+  slots: number;
+  /** The read that last reported it, and where in that read's flows. */
+  read: number;
+  index: number;
 }
 
 /**
@@ -61,6 +103,10 @@ export class FlowCounters {
   private tx = new Float64Array(0);
   /** The decoded key of each slot seen, undefined for slots not in use. */
   private keys: (KnownFlow | undefined)[] = [];
+  /** Every key some slot holds (or held during the current read), by flowKeyString. */
+  private readonly known = new Map<string, KnownFlow>();
+  private readonly keyReader = new KeyReader();
+  private reads = 0;
   private lostEvents = 0;
   private lostRx = 0;
   private lostTx = 0;
@@ -93,7 +139,10 @@ export class FlowCounters {
       throw new Error(`flow snapshot: unexpected layout (record size ${recordSize}, ${count} records)`);
     }
 
-    const byKey = new Map<string, FlowDelta>();
+    const read = ++this.reads;
+    const flows: FlowDelta[] = [];
+    const keys: string[] = [];
+    const released: KnownFlow[] = [];
     for (let i = 0, at = HEADER_SIZE; i < count; i++, at += RECORD_SIZE) {
       const slot = view.getUint32(at, true);
       const rx = u64(view, at + 8);
@@ -107,28 +156,36 @@ export class FlowCounters {
       const rxDelta = same ? rx - this.rx[slot] : rx;
       const txDelta = same ? tx - this.tx[slot] : tx;
       if (!same) {
-        const key = readKey(view, bytes, at);
-        known = { key, id: `${key.pid}\0${key.comm}\0${key.family}\0${key.laddr}\0${key.lport}\0${key.raddr}\0${key.rport}` };
+        if (known !== undefined && --known.slots === 0) released.push(known);
+        known = this.intern(this.keyReader.read(view, bytes, at));
+        known.slots++;
       }
       if (closed) {
         this.keys[slot] = undefined;
+        if (--known!.slots === 0) released.push(known!);
       } else {
         this.keys[slot] = known;
         this.gen[slot] = gen;
         this.rx[slot] = rx;
         this.tx[slot] = tx;
       }
-      if ((rxDelta === 0 && txDelta === 0) || known === undefined) continue;
+      if (rxDelta === 0 && txDelta === 0) continue;
 
-      const flow = byKey.get(known.id);
-      if (flow) {
+      // Slots of one key add up to one flow: the first makes its entry, the others add to it.
+      if (known!.read === read) {
+        const flow = flows[known!.index];
         flow.rxBytes += rxDelta;
         flow.txBytes += txDelta;
       } else {
-        const k = known.key;
-        byKey.set(known.id, { pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr, rport: k.rport, rxBytes: rxDelta, txBytes: txDelta });
+        const k = known!.key;
+        known!.read = read;
+        known!.index = flows.length;
+        flows.push({ pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr, rport: k.rport, rxBytes: rxDelta, txBytes: txDelta });
+        keys.push(known!.id);
       }
     }
+    // Forgotten only now, so that a key released and taken again within one read stays one flow.
+    for (const k of released) if (k.slots === 0 && this.known.get(k.id) === k) this.known.delete(k.id);
 
     const lostEvents = u64(view, 0);
     const lostRx = u64(view, 8);
@@ -142,6 +199,16 @@ export class FlowCounters {
     this.lostRx = lostRx;
     this.lostTx = lostTx;
     this.missedCalls = Math.max(this.missedCalls, missedCalls);
-    return { flows: [...byKey.values()], lost };
+    return { flows, lost, keys };
+  }
+
+  private intern(key: FlowKey): KnownFlow {
+    const id = flowKeyString(key);
+    let k = this.known.get(id);
+    if (!k) {
+      k = { key, id, slots: 0, read: 0, index: 0 };
+      this.known.set(id, k);
+    }
+    return k;
   }
 }

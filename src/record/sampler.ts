@@ -14,6 +14,8 @@ export interface Sources {
 export interface Sample {
   frame: FrameInput;
   flows: FlowDelta[];
+  /** The flows' key strings, when the drain gave them: handed to the writer with the flows. */
+  keys?: string[];
 }
 
 export class Sampler {
@@ -37,7 +39,7 @@ export class Sampler {
       lost: drained.lost,
     };
     this.lastMonoUs = mono;
-    return { frame, flows: drained.flows };
+    return { frame, flows: drained.flows, keys: drained.keys };
   }
 }
 
