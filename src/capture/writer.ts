@@ -54,7 +54,7 @@ class RowBatch {
   constructor(private readonly db: Database.Database, private readonly head: string, private readonly width: number) {}
 
   /** Inserts `rows` rows whose values are in `values`, row after row. */
-  run(values: readonly unknown[], rows: number): void {
+  run(values: ArrayLike<unknown>, rows: number): void {
     let at = 0;
     for (const size of RowBatch.CHUNKS) {
       for (; rows - at >= size; at += size) {
@@ -85,6 +85,8 @@ export class CaptureWriter {
   private seenIn = new Float64Array(0);
   private rowOf = new Int32Array(0);
   private inserts = 0;
+  /** A frame's rows: flow ids and bytes, then the sample rows in key order, reused from frame to frame. */
+  private rows = { id: new Float64Array(1024), rx: new Float64Array(1024), tx: new Float64Array(1024), packed: new Float64Array(3 * 1024) };
   private readonly flowRows: RowBatch;
   private readonly sampleRows: RowBatch;
   private dropped = 0;
@@ -247,9 +249,9 @@ export class CaptureWriter {
     this.insertFrame.run(seq, frame.wallUs, frame.monoUs, frame.intervalUs, l.load1, l.load5, l.load15,
       l.running, l.tasks, l.lastPid, l.raw, frame.lost.events, frame.lost.rxBytes, frame.lost.txBytes);
     const pass = ++this.inserts;
-    const ids: number[] = [];
-    const rx: number[] = [];
-    const tx: number[] = [];
+    let rows = this.rows;
+    let n = 0;
+    let inOrder = true;
     const added: unknown[] = [];
     // New flows get the ids SQLite would give them one by one, the largest so far plus one: the frame's first
     // write holds the write lock, so the table cannot change under us.
@@ -270,28 +272,48 @@ export class CaptureWriter {
       // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
       if (this.seenIn[id] === pass) {
         const row = this.rowOf[id];
-        rx[row] += f.rxBytes;
-        tx[row] += f.txBytes;
+        rows.rx[row] += f.rxBytes;
+        rows.tx[row] += f.txBytes;
       } else {
+        if (n === rows.id.length) rows = this.growRows();
+        if (n > 0 && id < rows.id[n - 1]) inOrder = false;
         this.seenIn[id] = pass;
-        this.rowOf[id] = ids.length;
-        ids.push(id);
-        rx.push(f.rxBytes);
-        tx.push(f.txBytes);
+        this.rowOf[id] = n;
+        rows.id[n] = id;
+        rows.rx[n] = f.rxBytes;
+        rows.tx[n] = f.txBytes;
+        n++;
       }
     }
     if (added.length > 0) this.flowRows.run(added, added.length / 8);
     // In key order, so every row goes at the end of the table and its pages fill up.
-    const order = Float64Array.from(ids).sort();
+    const order = inOrder ? rows.id.subarray(0, n) : rows.id.slice(0, n).sort();
     const base = seq * PACKED_FLOWS;
-    const packed: number[] = [];
+    let packed = 0;
     for (const id of order) {
       const row = this.rowOf[id];
-      if (id < PACKED_FLOWS) packed.push(base + id, rx[row], tx[row]);
-      else this.insertWideSample.run(seq, id, rx[row], tx[row]);
+      if (id < PACKED_FLOWS) {
+        rows.packed[packed++] = base + id;
+        rows.packed[packed++] = rows.rx[row];
+        rows.packed[packed++] = rows.tx[row];
+      } else {
+        this.insertWideSample.run(seq, id, rows.rx[row], rows.tx[row]);
+      }
     }
-    this.sampleRows.run(packed, packed.length / 3);
+    this.sampleRows.run(rows.packed, packed / 3);
     return seq;
+  }
+
+  private growRows(): CaptureWriter['rows'] {
+    const r = this.rows;
+    const more = (a: Float64Array, size: number) => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    const size = 2 * r.id.length;
+    this.rows = { id: more(r.id, size), rx: more(r.rx, size), tx: more(r.tx, size), packed: new Float64Array(3 * size) };
+    return this.rows;
   }
 
   private grow(id: number): void {
