@@ -89,6 +89,9 @@ export class CaptureReader {
     let db: Database.Database;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
+      // Readers go through a capture front to back, so pages already read are rarely read again: a small page
+      // cache (SQLite's own default; better-sqlite3 sets 16 MB) keeps memory the same for a short capture and a long one.
+      db.pragma('cache_size = -2000');
     } catch (err) {
       throw new CaptureError(path, `cannot open: ${(err as Error).message}`);
     }
