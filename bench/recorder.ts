@@ -17,7 +17,9 @@ export interface IntervalTiming {
   atUs: number;
   flows: number;
   drainMs: number;
+  /** The whole commit: the rows (insertMs) and the transaction's end, with its fsync. */
   appendMs: number;
+  insertMs: number;
 }
 
 function preloadSource(timingFile: string): string {
@@ -36,12 +38,22 @@ Sampler.prototype.sample = function () {
   last = { flows: s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6 };
   return s;
 };
-const append = CaptureWriter.prototype.append;
-CaptureWriter.prototype.append = function (frame, flows) {
+let insertMs = 0;
+const insert = CaptureWriter.prototype.insert;
+CaptureWriter.prototype.insert = function (...args) {
   const t0 = process.hrtime.bigint();
-  const seq = append.call(this, frame, flows);
+  try {
+    return insert.apply(this, args);
+  } finally {
+    insertMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+};
+const append = CaptureWriter.prototype.append;
+CaptureWriter.prototype.append = function (frame, flows, ...rest) {
+  const t0 = process.hrtime.bigint();
+  const seq = append.call(this, frame, flows, ...rest);
   const t1 = process.hrtime.bigint();
-  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : flows.length, drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6 });
+  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : flows.length, drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs });
   last = null;
   return seq;
 };
