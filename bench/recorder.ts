@@ -35,7 +35,8 @@ const sample = Sampler.prototype.sample;
 Sampler.prototype.sample = function () {
   const t0 = process.hrtime.bigint();
   const s = sample.call(this);
-  last = { flows: s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+  // columns when the drain gives them: reading s.flows would build the objects the recorder never builds
+  last = { flows: s.columns ? s.columns.count : s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6 };
   return s;
 };
 let insertMs = 0;
@@ -53,7 +54,7 @@ CaptureWriter.prototype.append = function (frame, flows, ...rest) {
   const t0 = process.hrtime.bigint();
   const seq = append.call(this, frame, flows, ...rest);
   const t1 = process.hrtime.bigint();
-  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : flows.length, drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs });
+  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : (flows.count ?? flows.length), drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs });
   last = null;
   return seq;
 };

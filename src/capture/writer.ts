@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
 import { APPLICATION_ID, keyRange, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
-import { flowKeyString, type FlowBytes, type LoadAvg, type Lost } from './types';
+import { flowKeyString, type FlowBytes, type FlowKey, type LoadAvg, type Lost } from './types';
 
 export interface FrameInput {
   wallUs: number;
@@ -12,6 +12,22 @@ export interface FrameInput {
   intervalUs: number;
   loadavg: LoadAvg;
   lost: Lost;
+}
+
+/**
+ * One frame's flows as columns: flow i is flows[i], its flowKeyString ids[i], its bytes rx[i] and tx[i]. The
+ * recorder's drain produces this directly, so a frame costs no object per flow.
+ */
+export interface FlowColumns {
+  count: number;
+  flows: readonly FlowKey[];
+  ids: readonly string[];
+  rx: ArrayLike<number>;
+  tx: ArrayLike<number>;
+}
+
+function toColumns(flows: readonly FlowBytes[]): FlowColumns {
+  return { count: flows.length, flows, ids: flows.map(flowKeyString), rx: flows.map((f) => f.rxBytes), tx: flows.map((f) => f.txBytes) };
 }
 
 export interface CreateOptions {
@@ -95,7 +111,7 @@ export class CaptureWriter {
   private readonly insertWideSample: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
-  private readonly writeFrame: (frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]) => number;
+  private readonly writeFrame: (frame: FrameInput, flows: FlowColumns) => number;
 
   private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
   private readonly bulk: boolean;
@@ -110,7 +126,7 @@ export class CaptureWriter {
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.flowRows = new RowBatch(db, 'INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport)', 8);
     this.sampleRows = new RowBatch(db, 'INSERT INTO sample_packed (key, rx_bytes, tx_bytes)', 3);
-    this.writeFrame = db.transaction((frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]) => this.insert(frame, flows, keys));
+    this.writeFrame = db.transaction((frame: FrameInput, flows: FlowColumns) => this.insert(frame, flows));
     this.limits = { maxAgeUs: options.maxAgeUs };
     this.bulk = options.bulk ?? false;
     if (options.maxBytes !== undefined) {
@@ -157,14 +173,11 @@ export class CaptureWriter {
     return this.flowIds.size;
   }
 
-  /**
-   * Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. `keys`, when
-   * the caller has them, are the flows' `flowKeyString`s (the recorder keeps them from frame to frame).
-   */
-  append(frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]): number {
+  /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
+  append(frame: FrameInput, flows: readonly FlowBytes[] | FlowColumns): number {
     let seq: number;
     try {
-      seq = this.writeFrame(frame, flows, keys);
+      seq = this.writeFrame(frame, Array.isArray(flows) ? toColumns(flows as readonly FlowBytes[]) : (flows as FlowColumns));
     } catch (err) {
       // The transaction was rolled back: so were the flows it added, which the id cache must forget.
       for (const key of this.addedFlows) this.flowIds.delete(key);
@@ -243,7 +256,7 @@ export class CaptureWriter {
     this.db.close();
   }
 
-  private insert(frame: FrameInput, flows: readonly FlowBytes[], keys?: readonly string[]): number {
+  private insert(frame: FrameInput, flows: FlowColumns): number {
     const seq = this.lastSeq + 1;
     const l = frame.loadavg;
     this.insertFrame.run(seq, frame.wallUs, frame.monoUs, frame.intervalUs, l.load1, l.load5, l.load15,
@@ -256,32 +269,34 @@ export class CaptureWriter {
     // New flows get the ids SQLite would give them one by one, the largest so far plus one: the frame's first
     // write holds the write lock, so the table cannot change under us.
     let nextId = 0;
-    for (let i = 0; i < flows.length; i++) {
-      const f = flows[i];
-      if (f.rxBytes === 0 && f.txBytes === 0) continue;
-      const key = keys ? keys[i] : flowKeyString(f);
+    for (let i = 0; i < flows.count; i++) {
+      const rxBytes = flows.rx[i];
+      const txBytes = flows.tx[i];
+      if (rxBytes === 0 && txBytes === 0) continue;
+      const key = flows.ids[i];
       let id = this.flowIds.get(key);
       if (id === undefined) {
         if (nextId === 0) nextId = Number(this.maxFlowId.get()) + 1;
         id = nextId++;
         this.flowIds.set(key, id);
         this.addedFlows.push(key);
+        const f = flows.flows[i];
         added.push(id, f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport);
       }
       if (id >= this.seenIn.length) this.grow(id);
       // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
       if (this.seenIn[id] === pass) {
         const row = this.rowOf[id];
-        rows.rx[row] += f.rxBytes;
-        rows.tx[row] += f.txBytes;
+        rows.rx[row] += rxBytes;
+        rows.tx[row] += txBytes;
       } else {
         if (n === rows.id.length) rows = this.growRows();
         if (n > 0 && id < rows.id[n - 1]) inOrder = false;
         this.seenIn[id] = pass;
         this.rowOf[id] = n;
         rows.id[n] = id;
-        rows.rx[n] = f.rxBytes;
-        rows.tx[n] = f.txBytes;
+        rows.rx[n] = rxBytes;
+        rows.tx[n] = txBytes;
         n++;
       }
     }

@@ -101,7 +101,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);
       await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
         try {
-          w.append(s.frame, s.flows, s.keys);
+          w.append(s.frame, s.columns ?? s.flows);
         } catch (err) {
           throw writeError(file, w.frames, err);
         }

@@ -2,6 +2,7 @@
 // Pure: takes the addon's snapshot bytes, keeps the previous counts, returns plain data.
 import { formatAddress } from '../capture/address';
 import { flowKeyString, type Family, type FlowKey } from '../capture/types';
+import type { FlowColumns } from '../capture/writer';
 
 /** Bytes one flow moved since the previous drain. */
 export interface FlowDelta extends FlowKey {
@@ -17,8 +18,11 @@ export interface Drain {
    * whose bytes are unknown and so in neither byte count.
    */
   lost: { events: number; rxBytes: number; txBytes: number };
-  /** flowKeyString of each of `flows`: the same strings from drain to drain, so the writer's lookups stay cheap. */
-  keys?: string[];
+  /**
+   * The same flows as columns, for the writer: no object per flow and interval, and each flow's key string the
+   * same string from drain to drain, so the writer's lookups stay cheap. `flows` is built from them when read.
+   */
+  columns?: FlowColumns;
 }
 
 // Layout of the snapshot (bpf/tcptop.h: tcptop_snapshot_header, then tcptop_snapshot_record each).
@@ -80,8 +84,8 @@ class KeyReader {
 }
 
 /** A distinct flow key, shared by every slot that holds it. */
-interface KnownFlow {
-  key: FlowKey;
+interface KnownFlow extends FlowKey {
+  /** flowKeyString of the key. */
   id: string;
   /** Slots holding it now. */
   slots: number;
@@ -140,8 +144,10 @@ export class FlowCounters {
     }
 
     const read = ++this.reads;
-    const flows: FlowDelta[] = [];
-    const keys: string[] = [];
+    const flows: KnownFlow[] = [];
+    const ids: string[] = [];
+    const rxs = new Float64Array(count);
+    const txs = new Float64Array(count);
     const released: KnownFlow[] = [];
     for (let i = 0, at = HEADER_SIZE; i < count; i++, at += RECORD_SIZE) {
       const slot = view.getUint32(at, true);
@@ -173,15 +179,15 @@ export class FlowCounters {
 
       // Slots of one key add up to one flow: the first makes its entry, the others add to it.
       if (known!.read === read) {
-        const flow = flows[known!.index];
-        flow.rxBytes += rxDelta;
-        flow.txBytes += txDelta;
+        rxs[known!.index] += rxDelta;
+        txs[known!.index] += txDelta;
       } else {
-        const k = known!.key;
         known!.read = read;
         known!.index = flows.length;
-        flows.push({ pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr, rport: k.rport, rxBytes: rxDelta, txBytes: txDelta });
-        keys.push(known!.id);
+        rxs[flows.length] = rxDelta;
+        txs[flows.length] = txDelta;
+        flows.push(known!);
+        ids.push(known!.id);
       }
     }
     // Forgotten only now, so that a key released and taken again within one read stays one flow.
@@ -199,14 +205,25 @@ export class FlowCounters {
     this.lostRx = lostRx;
     this.lostTx = lostTx;
     this.missedCalls = Math.max(this.missedCalls, missedCalls);
-    return { flows, lost, keys };
+    const columns: FlowColumns = { count: flows.length, flows, ids, rx: rxs, tx: txs };
+    let deltas: FlowDelta[] | undefined;
+    return {
+      lost,
+      columns,
+      get flows(): FlowDelta[] {
+        deltas ??= flows.map((k, i) => ({ pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr,
+          rport: k.rport, rxBytes: rxs[i], txBytes: txs[i] }));
+        return deltas;
+      },
+    };
   }
 
   private intern(key: FlowKey): KnownFlow {
     const id = flowKeyString(key);
     let k = this.known.get(id);
     if (!k) {
-      k = { key, id, slots: 0, read: 0, index: 0 };
+      k = { pid: key.pid, comm: key.comm, family: key.family, laddr: key.laddr, lport: key.lport, raddr: key.raddr, rport: key.rport,
+        id, slots: 0, read: 0, index: 0 };
       this.known.set(id, k);
     }
     return k;

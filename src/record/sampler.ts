@@ -1,7 +1,7 @@
 // One frame per interval: drain the probe, read the load, stamp both clocks. The sources are passed in,
 // so the sampler is tested with fakes and the interval arithmetic with no kernel and no sleeping.
 import type { LoadAvg } from '../capture/types';
-import type { FrameInput } from '../capture/writer';
+import type { FlowColumns, FrameInput } from '../capture/writer';
 import type { Drain, FlowDelta } from './counters';
 
 export interface Sources {
@@ -14,8 +14,8 @@ export interface Sources {
 export interface Sample {
   frame: FrameInput;
   flows: FlowDelta[];
-  /** The flows' key strings, when the drain gave them: handed to the writer with the flows. */
-  keys?: string[];
+  /** The flows as columns, when the drain gave them: what the writer takes with the least work. */
+  columns?: FlowColumns;
 }
 
 export class Sampler {
@@ -39,7 +39,8 @@ export class Sampler {
       lost: drained.lost,
     };
     this.lastMonoUs = mono;
-    return { frame, flows: drained.flows, keys: drained.keys };
+    // flows is read only if someone asks (the live view, the status line): the recorder writes the columns.
+    return { frame, get flows() { return drained.flows; }, columns: drained.columns };
   }
 }
 
