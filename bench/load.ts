@@ -19,7 +19,13 @@ export function have(command: string): boolean {
 export function ensureCommand(command: string, pkg: string, log: (line: string) => void): string | null {
   if (have(command)) return null;
   log(`${command} is missing: apt-get install -y ${pkg}`);
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (...args: string[]) => spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  let r = apt('install', '-y', '--no-install-recommends', pkg);
+  if (r.status !== 0) {
+    // a fresh machine may have no package lists yet
+    apt('update');
+    r = apt('install', '-y', '--no-install-recommends', pkg);
+  }
   if (have(command)) return null;
   return `${command} is missing and apt-get install ${pkg} failed${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`;
 }
