@@ -138,9 +138,13 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     const t3: Row[] = [];
     try {
       const bt = await Bpftrace.start(log);
-      await sleep(2000);
-      const s = await measure(r1, 10_000, [bt.pid]);
-      await bt.stop();
+      let s: Awaited<ReturnType<typeof measure>>;
+      try {
+        await sleep(2000);
+        s = await measure(r1, 10_000, [bt.pid]);
+      } finally {
+        await bt.stop();
+      }
       for (const dir of ['send', 'recv'] as const) {
         const theirs = s.all.get(dir === 'send' ? bt.send : bt.recv)!;
         const ratio = s.cost[dir].nsPerEvent / theirs.nsPerEvent;
