@@ -3,13 +3,14 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CaptureReader } from '../../src/capture/reader';
 import type { FlowBytes } from '../../src/capture/types';
+import { humanBytes } from '../../src/view/units';
 import { oneLine, tcptop, tcptopAsync } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { CLI } from '../helpers/paths';
@@ -267,4 +268,27 @@ test('record: bad option values and unusable probes are refused in one line', ke
     assert.match(oneLine(r), message, args.join(' '));
     assert.equal(fs.existsSync(file), false, `${args.join(' ')} left a file`);
   }
+});
+
+test('record on a terminal: a status line on stderr with elapsed time, frames, flows, bytes and file size', kernel, async (t) => {
+  const file = path.join(tempDir(t), 'status.db');
+  const peer = streamingPeer('rec-status', 800, 4_096);
+  // script(1) gives the recorder a terminal, as a person running it has.
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} record -o ${file} -i 0.5 -c 3 -p ${peer.pid}`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit');
+  let tty = '';
+  child.stdout!.on('data', (d) => (tty += d));
+  await new Promise((r) => setTimeout(r, 300));
+  peer.go();
+  const report = await peer.result;
+  assert.equal((await exited)[0], 0);
+  const updates = tty.split('\r\x1b[K').slice(1).map((s) => s.replace(/\r?\n.*$/s, ''));
+  assert.equal(updates.length, 3, JSON.stringify(tty));
+  const last = /^(\S+)  (\d+) frames  (\d+) flows  rx (.+)  tx (.+)  file (.+)$/.exec(updates[2]);
+  assert.ok(last, updates[2]);
+  assert.equal(last[2], '3');
+  assert.equal(last[3], '2');
+  assert.equal(last[4], humanBytes(report.bytes));
+  assert.equal(last[5], humanBytes(report.bytes));
+  assert.ok(Number(last[1].replace(/s$/, '')) >= 1.4, last[1]);
 });
