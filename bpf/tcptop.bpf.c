@@ -189,6 +189,49 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 	return -1;
 }
 
+/* The socket's storage where bpf_sk_storage_get finds it first: the socket's cache of its storages
+ * (one slot per socket-storage map, the map's cache_idx), read with plain loads instead of a helper
+ * call. NULL when it is not there (no storage yet, or another map holds the cache slot); the helper
+ * then looks it up. Read-only: entries are claimed through the helper's pointer. */
+static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct sock *sk)
+{
+	struct bpf_local_storage_map *smap = (struct bpf_local_storage_map *)&sock_flows;
+	struct bpf_local_storage *ls = sk->sk_bpf_storage;
+	struct bpf_local_storage_data *sd;
+
+	if (!ls)
+		return NULL;
+	/* the verifier allows only constant offsets into kernel structs: one case per cache slot */
+	switch (smap->cache_idx) {
+#define CACHED(i) case i: sd = ls->cache[i]; break;
+	CACHED(0) CACHED(1) CACHED(2) CACHED(3) CACHED(4) CACHED(5) CACHED(6) CACHED(7)
+	CACHED(8) CACHED(9) CACHED(10) CACHED(11) CACHED(12) CACHED(13) CACHED(14) CACHED(15)
+#undef CACHED
+	default:
+		return NULL;
+	}
+	if (!sd || sd->smap != smap)
+		return NULL;
+	return sd;
+}
+
+/* slot_of's lookup over the cached storage (struct tcptop_sock_flows in sd->data); -1: not there. */
+static __always_inline long cached_slot_of(struct bpf_local_storage_data *sd, __u32 tgid)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
+		__u64 e = *(__u64 *)(sd->data + i * sizeof(__u64));
+
+		if (e == 0)
+			break;
+		if ((e >> 32) == tgid)
+			return (__u32)e - 1;
+	}
+	return -1;
+}
+
 /* The one accounting path. btf_sk: sk is a BTF pointer (tracing programs) rather than a raw one. */
 static __always_inline void count_bytes(struct sock *sk, __u64 bytes, enum direction dir, bool btf_sk)
 {
@@ -202,6 +245,14 @@ static __always_inline void count_bytes(struct sock *sk, __u64 bytes, enum direc
 		return;
 
 	if (btf_sk) {
+		struct bpf_local_storage_data *sd = cached_sock_flows(sk);
+
+		/* the common case: the socket's storage is cached and this process has its slot */
+		if (sd) {
+			s = cached_slot_of(sd, tgid);
+			if (s >= 0)
+				goto count;
+		}
 		sf = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	} else {
 		__u64 key = (__u64)sk;
@@ -224,6 +275,7 @@ static __always_inline void count_bytes(struct sock *sk, __u64 bytes, enum direc
 		count_lost(dir, bytes);
 		return;
 	}
+count:
 	slot = s;
 	f = bpf_map_lookup_elem(&flows, &slot);
 	if (!f) {
