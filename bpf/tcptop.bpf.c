@@ -196,9 +196,15 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct sock *sk)
 {
 	struct bpf_local_storage_map *smap = (struct bpf_local_storage_map *)&sock_flows;
-	struct bpf_local_storage *ls = sk->sk_bpf_storage;
+	struct bpf_local_storage *ls;
 	struct bpf_local_storage_data *sd;
 
+	/* kernel internals, not ABI: on a kernel that lays them out otherwise, libbpf drops this path
+	 * at load time and every event takes the helper, instead of the program failing to load */
+	if (!bpf_core_field_exists(sk->sk_bpf_storage) || !bpf_core_field_exists(smap->cache_idx) ||
+	    !bpf_core_field_exists(ls->cache) || !bpf_core_field_exists(sd->smap) || !bpf_core_field_exists(sd->data))
+		return NULL;
+	ls = sk->sk_bpf_storage;
 	if (!ls)
 		return NULL;
 	/* the verifier allows only constant offsets into kernel structs: one case per cache slot */
