@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { enableStats, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
-import { buildLoader, ensureCommand, Load } from './load';
+import { buildLoader, Churn, ensureCommand, Load } from './load';
 import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
 import { check, grouped, notRun, type Row } from './table';
 
@@ -157,6 +157,26 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
       t3.push(notRun('T3', 'tcptop / bpftrace, side by side', (err as Error).message, `<= ${T3_RATIO}x`));
     }
     rows.push(...t3);
+
+    // the same load while threads exit elsewhere: each exit sends every socket's next event down the
+    // program's slower path once (it must find out which process is calling)
+    for (const perSecond of [1000, 10_000]) {
+      const churn = await Churn.start(dir, perSecond, log);
+      let s: Awaited<ReturnType<typeof measure>>;
+      try {
+        await sleep(1000);
+        s = await measure(r1, 8000);
+      } finally {
+        await churn.stop();
+      }
+      const exits = s.all.get(r1.program('thread_exit') ?? -1);
+      const exitRate = exits ? `${grouped(exits.events / s.cost.seconds)} thread exits/s` : 'thread exits not counted';
+      for (const dir of ['send', 'recv'] as const) {
+        rows.push({ target: 'T1 info', what: `${dir}, 10 connections, ${grouped(perSecond)} threads/s starting and exiting elsewhere`, rate: s.cost.rate,
+          figure: `${ns(s.cost[dir])} (${pct(s.cost[dir].nsPerEvent / base[dir].nsPerEvent - 1)} vs T1; ${exitRate})`, goal: 'none', result: 'info' });
+      }
+      log(`  with ${grouped(perSecond)} threads/s exiting: send ${ns(s.cost.send)}, recv ${ns(s.cost.recv)}, ${exitRate}`);
+    }
 
     // B, B': 1,000 more connections, idle then carrying the load
     {

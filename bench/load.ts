@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
 const SOURCE = path.resolve(__dirname, '../../bench/load.c');
+const CHURN_SOURCE = path.resolve(__dirname, '../../bench/churn.c');
 const PER_PROCESS = 8000;
 
 /** Whether a command is on the PATH. */
@@ -30,14 +31,49 @@ export function ensureCommand(command: string, pkg: string, log: (line: string) 
   return `${command} is missing and apt-get install ${pkg} failed${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`;
 }
 
-/** Compiles the load generator into `dir`; returns the binary's path. */
-export function buildLoader(dir: string, log: (line: string) => void): string {
+/** Compiles one of the bench's C programs into `dir` as `name`; returns the binary's path. */
+function compile(dir: string, source: string, name: string, log: (line: string) => void): string {
   const why = ensureCommand('cc', 'gcc', log);
   if (why) throw new Error(why);
-  const bin = path.join(dir, 'loadgen');
-  const r = spawnSync('cc', ['-O2', '-o', bin, SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cc ${SOURCE} failed: ${r.stderr.trim()}`);
+  const bin = path.join(dir, name);
+  const r = spawnSync('cc', ['-O2', '-pthread', '-o', bin, source], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc ${source} failed: ${r.stderr.trim()}`);
   return bin;
+}
+
+/** Compiles the load generator into `dir`; returns the binary's path. */
+export function buildLoader(dir: string, log: (line: string) => void): string {
+  return compile(dir, SOURCE, 'loadgen', log);
+}
+
+/** Threads started and exiting at a steady rate elsewhere on the machine (churn.c), until stopped. */
+export class Churn {
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly exited: Promise<string>) {}
+
+  static async start(dir: string, perSecond: number, log: (line: string) => void): Promise<Churn> {
+    const bin = compile(dir, CHURN_SOURCE, 'churn', log);
+    const child = spawn(bin, [String(perSecond)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.startsWith('ready\n')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`churn exited ${code} before it ran: ${err.trim()}`)));
+    });
+    const exited = new Promise<string>((resolve) => child.once('close', () => resolve(out)));
+    await ready;
+    return new Churn(child, exited);
+  }
+
+  /** Stops it (stdin closed); resolves to the number of threads it ran. */
+  async stop(): Promise<number> {
+    this.child.stdin.end();
+    const out = await this.exited;
+    return Number(/done (\d+)/.exec(out)?.[1] ?? NaN);
+  }
 }
 
 /** One load generator process and its connections. */

@@ -11,6 +11,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define MSG_PEEK 2
+#define PF_EXITING 0x00000004
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,6 +27,8 @@ __u64 lost_rx_bytes = 0;
 __u64 lost_tx_bytes = 0;
 /* Slots below this were handed out at least once; freed ones come back through free_slots. */
 __u64 next_slot = 0;
+/* Threads that have begun to exit since the probe attached (see remember_caller). */
+__u64 thread_exits = 0;
 
 /* The flow table; userspace mmaps it and reads it in one copy. */
 struct {
@@ -43,12 +46,12 @@ struct {
 	__type(value, __u32);
 } free_slots SEC(".maps");
 
-/* Which slots a socket's bytes go to, one per process using it. */
+/* Which slots a socket's bytes go to, one per process using it, and the threads that used them last. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct tcptop_sock_flows);
+	__type(value, struct tcptop_sock_state);
 } sock_flows SEC(".maps");
 
 /* The same for kprobes, which cannot use socket storage: keyed by the sock pointer. */
@@ -93,10 +96,10 @@ static __always_inline void count_lost(enum direction dir, __u64 bytes)
 		__sync_fetch_and_add(&lost_rx_bytes, bytes);
 }
 
-static __always_inline bool wanted(struct sock *sk, __u32 tgid, bool btf_sk)
+/* The filters that do not need the process: the cgroup is checked on every event, since a process
+ * can move. The pid filter is checked where the tgid is known; a flow only exists for a wanted one. */
+static __always_inline bool wanted(struct sock *sk, bool btf_sk)
 {
-	if (filter_tgid && tgid != filter_tgid)
-		return false;
 	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
 		return false;
 	if (filter_family) {
@@ -148,9 +151,10 @@ static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32
 	return f;
 }
 
-/* The slot of (socket, process), taking one on first use. Lock-free: a racing thread of the same
- * process that claims the entry first wins, and the loser gives its slot back. */
-static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid)
+/* The slot of (socket, process), taking one on first use; *entry: which of the socket's entries holds
+ * it. Lock-free: a racing thread of the same process that claims the entry first wins, and the loser
+ * gives its slot back. */
+static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid, int *entry)
 {
 	struct tcptop_flow_slot *f;
 	__u64 want, old;
@@ -163,8 +167,10 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 
 		if (e == 0)
 			break;
-		if ((e >> 32) == tgid)
+		if ((e >> 32) == tgid) {
+			*entry = i;
 			return (__u32)e - 1;
+		}
 	}
 
 	f = take_slot(sk, tgid, &idx);
@@ -178,10 +184,12 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 			/* identity and zeroed counters must be visible before the state says so */
 			asm volatile("" ::: "memory");
 			f->state = TCPTOP_SLOT_ACTIVE;
+			*entry = i;
 			return idx;
 		}
 		if ((old >> 32) == tgid) {
 			bpf_map_push_elem(&free_slots, &idx, 0);
+			*entry = i;
 			return (__u32)old - 1;
 		}
 	}
@@ -221,69 +229,11 @@ static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct s
 	return sd;
 }
 
-/* slot_of's lookup over the cached storage (struct tcptop_sock_flows in sd->data); -1: not there. */
-static __always_inline long cached_slot_of(struct bpf_local_storage_data *sd, __u32 tgid)
+/* The one place bytes are added: the flow's slot, one atomic add. */
+static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir)
 {
-	int i;
+	struct tcptop_flow_slot *f = bpf_map_lookup_elem(&flows, &slot);
 
-#pragma unroll
-	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
-		__u64 e = *(__u64 *)(sd->data + i * sizeof(__u64));
-
-		if (e == 0)
-			break;
-		if ((e >> 32) == tgid)
-			return (__u32)e - 1;
-	}
-	return -1;
-}
-
-/* The one accounting path. btf_sk: sk is a BTF pointer (tracing programs) rather than a raw one. */
-static __always_inline void count_bytes(struct sock *sk, __u64 bytes, enum direction dir, bool btf_sk)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tcptop_sock_flows *sf;
-	struct tcptop_flow_slot *f;
-	__u32 slot;
-	long s;
-
-	if (!wanted(sk, tgid, btf_sk))
-		return;
-
-	if (btf_sk) {
-		struct bpf_local_storage_data *sd = cached_sock_flows(sk);
-
-		/* the common case: the socket's storage is cached and this process has its slot */
-		if (sd) {
-			s = cached_slot_of(sd, tgid);
-			if (s >= 0)
-				goto count;
-		}
-		sf = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	} else {
-		__u64 key = (__u64)sk;
-
-		sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
-		if (!sf) {
-			struct tcptop_sock_flows empty = {};
-
-			bpf_map_update_elem(&sock_flows_by_ptr, &key, &empty, BPF_NOEXIST);
-			sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
-		}
-	}
-	if (!sf) {
-		count_lost(dir, bytes);
-		return;
-	}
-
-	s = slot_of(sf, sk, tgid);
-	if (s < 0) {
-		count_lost(dir, bytes);
-		return;
-	}
-count:
-	slot = s;
-	f = bpf_map_lookup_elem(&flows, &slot);
 	if (!f) {
 		count_lost(dir, bytes);
 		return;
@@ -292,6 +242,140 @@ count:
 		__sync_fetch_and_add(&f->tx_bytes, bytes);
 	else
 		__sync_fetch_and_add(&f->rx_bytes, bytes);
+}
+
+/* Kernel stacks on x86-64 are THREAD_SIZE bytes (16 KiB, 32 KiB with KASAN), allocated aligned to their
+ * size, so a 16 KiB-aligned block of addresses lies within one thread's stack. */
+#define STACK_BLOCK 16384ULL
+
+/* The flow of the calling thread, known without asking who it is. The program's context lies on the
+ * calling thread's kernel stack (the tracepoint's or the trampoline's frame; send and receive run in
+ * process context, never on an interrupt stack), and a stack belongs to one thread from its creation
+ * to its exit. The socket's storage remembers, per process entry and direction, the stack block of the
+ * thread that counted last; while no thread has exited since (thread_exits unchanged), a context in
+ * that block is the same thread's, of the entry's process. -1: not known this way.
+ *
+ * The two words are read in the reverse of the order remember_caller writes them (stack, then exits):
+ * a reader that sees a writer's exits also sees that writer's stack or a later one, so the pair read
+ * here was noted by one thread, or by threads of the same process none of which has exited since.
+ * x86 keeps loads in order and stores in order; the barriers keep the compiler to it. */
+static __always_inline long cached_caller_slot(struct bpf_local_storage_data *sd, void *ctx,
+					       enum direction dir)
+{
+	struct tcptop_sock_state *st = (struct tcptop_sock_state *)sd->data;
+	__u64 exits = thread_exits;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
+		__u64 e = st->flows.entry[i];
+		__u64 seen_exits, stack;
+
+		if (e == 0)
+			break;
+		seen_exits = st->last[dir][i].exits;
+		asm volatile("" ::: "memory");
+		stack = st->last[dir][i].stack;
+		if (seen_exits == exits && (__u64)ctx >= stack && (__u64)ctx < stack + STACK_BLOCK)
+			return (__u32)e - 1;
+	}
+	return -1;
+}
+
+/* Note the calling thread as the entry's last caller. exits was read while the thread was running
+ * here: a thread's exit count is bumped after it sets PF_EXITING, and its stack is freed after that,
+ * so a block noted here cannot pass to another thread without the count moving on. A thread already
+ * exiting is not noted (work done for it after its exit hook would otherwise be remembered). */
+static __always_inline void remember_caller(struct tcptop_sock_state *st, struct tcptop_caller *c,
+					    struct task_struct *task, void *ctx, __u64 exits)
+{
+	volatile __u64 *scratch = &st->scratch;
+	__u64 stack;
+
+	if (task->flags & PF_EXITING)
+		return;
+	/* a privileged program may store a pointer and load it back as a number, and only then mask it */
+	*scratch = (__u64)ctx;
+	stack = *scratch & ~(STACK_BLOCK - 1);
+	/* another thread may have stored its own in between: keep the block only if it holds this context */
+	if ((__u64)ctx < stack || (__u64)ctx >= stack + STACK_BLOCK)
+		return;
+	c->stack = stack;
+	asm volatile("" ::: "memory");
+	c->exits = exits;
+}
+
+/* The tracing probes' accounting path: sk and the task are BTF pointers, the socket has storage. */
+static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes, enum direction dir)
+{
+	struct bpf_local_storage_data *sd;
+	struct tcptop_sock_state *st;
+	struct task_struct *task;
+	__u64 exits;
+	int entry = 0;
+	long s;
+
+	if (!wanted(sk, true))
+		return;
+
+	/* the common case: the thread that counted last on this socket, in its cached storage */
+	sd = cached_sock_flows(sk);
+	if (sd) {
+		s = cached_caller_slot(sd, ctx, dir);
+		if (s >= 0)
+			goto count;
+	}
+
+	exits = thread_exits;
+	asm volatile("" ::: "memory");
+	task = bpf_get_current_task_btf();
+	if (filter_tgid && task->tgid != filter_tgid)
+		return;
+	st = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count_lost(dir, bytes);
+		return;
+	}
+	s = slot_of(&st->flows, sk, task->tgid, &entry);
+	if (s < 0) {
+		count_lost(dir, bytes);
+		return;
+	}
+	if (entry >= 0 && entry < TCPTOP_PIDS_PER_SOCK)
+		remember_caller(st, &st->last[dir][entry], task, ctx, exits);
+count:
+	add_bytes(s, bytes, dir);
+}
+
+/* The kprobes' accounting path: sk is a raw pointer, the socket's entries live in a hash. */
+static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum direction dir)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tcptop_sock_flows *sf;
+	__u64 key = (__u64)sk;
+	int entry;
+	long s;
+
+	if ((filter_tgid && tgid != filter_tgid) || !wanted(sk, false))
+		return;
+
+	sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
+	if (!sf) {
+		struct tcptop_sock_flows empty = {};
+
+		bpf_map_update_elem(&sock_flows_by_ptr, &key, &empty, BPF_NOEXIST);
+		sf = bpf_map_lookup_elem(&sock_flows_by_ptr, &key);
+	}
+	if (!sf) {
+		count_lost(dir, bytes);
+		return;
+	}
+	s = slot_of(sf, sk, tgid, &entry);
+	if (s < 0) {
+		count_lost(dir, bytes);
+		return;
+	}
+	add_bytes(s, bytes, dir);
 }
 
 /* The socket is gone: its slots' counts are final, userspace may read and free them. */
@@ -314,13 +398,22 @@ static __always_inline void close_flows(struct tcptop_sock_flows *sf)
 	}
 }
 
+/* Every thread, as it begins to exit and before its kernel stack can be freed or reused: the tracing
+ * probes' caller memory (remember_caller) is valid only while this count stays put. Attached first. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(thread_exit)
+{
+	__sync_fetch_and_add(&thread_exits, 1);
+	return 0;
+}
+
 /* 1. Tracepoints (Linux >= 6.3): stable ABI, fire after every socket send/receive incl. sendfile. */
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 {
 	if (ret > 0 && sk && sk->sk_protocol == IPPROTO_TCP)
-		count_bytes(sk, ret, TX, true);
+		count_traced(ctx, sk, ret, TX);
 	return 0;
 }
 
@@ -329,7 +422,7 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 {
 	if (ret > 0 && !(flags & MSG_PEEK) && sk && sk->sk_protocol == IPPROTO_TCP)
-		count_bytes(sk, ret, RX, true);
+		count_traced(ctx, sk, ret, RX);
 	return 0;
 }
 
@@ -337,10 +430,10 @@ int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy, struct sock *sk)
 {
-	struct tcptop_sock_flows *sf = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
+	struct tcptop_sock_state *st = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
 
-	if (sf) {
-		close_flows(sf);
+	if (st) {
+		close_flows(&st->flows);
 		bpf_sk_storage_delete(&sock_flows, sk);
 	}
 	return 0;
@@ -353,7 +446,7 @@ SEC("fexit/tcp_sendmsg")
 int BPF_PROG(fexit_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
 	if (ret > 0)
-		count_bytes(sk, ret, TX, true);
+		count_traced(ctx, sk, ret, TX);
 	return 0;
 }
 
@@ -363,7 +456,7 @@ int BPF_PROG(fexit_sendpage, struct sock *sk, struct page *page, int offset, siz
 	     int ret)
 {
 	if (ret > 0)
-		count_bytes(sk, ret, TX, true);
+		count_traced(ctx, sk, ret, TX);
 	return 0;
 }
 
@@ -372,7 +465,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(fexit_recvmsg4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_bytes(sk, ret, RX, true);
+		count_traced(ctx, sk, ret, RX);
 	return 0;
 }
 
@@ -382,7 +475,7 @@ int BPF_PROG(fexit_recvmsg5, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_bytes(sk, ret, RX, true);
+		count_traced(ctx, sk, ret, RX);
 	return 0;
 }
 
@@ -392,7 +485,7 @@ int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int flags, int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_bytes(sk, ret, RX, true);
+		count_traced(ctx, sk, ret, RX);
 	return 0;
 }
 
@@ -400,10 +493,10 @@ int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, in
 SEC("fentry/tcp_v4_destroy_sock")
 int BPF_PROG(fentry_destroy, struct sock *sk)
 {
-	struct tcptop_sock_flows *sf = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
+	struct tcptop_sock_state *st = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
 
-	if (sf) {
-		close_flows(sf);
+	if (st) {
+		close_flows(&st->flows);
 		bpf_sk_storage_delete(&sock_flows, sk);
 	}
 	return 0;
@@ -436,7 +529,7 @@ static __always_inline void finish_call(void *inflight, long ret, enum direction
 	call = *p;
 	bpf_map_delete_elem(inflight, &tid);
 	if (ret > 0 && !(call.flags & MSG_PEEK))
-		count_bytes((struct sock *)call.sk, ret, dir, false);
+		count_probed((struct sock *)call.sk, ret, dir);
 }
 
 SEC("kprobe/tcp_sendmsg")

@@ -40,9 +40,25 @@ struct tcptop_flow_slot {
 	struct tcptop_flow_ident id;
 };
 
-/* Per socket (sk storage, or a hash keyed by the sock pointer for kprobes): (tgid << 32) | (slot + 1). */
+/* Per socket (sk storage, or a hash keyed by the sock pointer for kprobes): (tgid << 32) | (slot + 1).
+ * An entry never changes once set. */
 struct tcptop_sock_flows {
 	__u64 entry[TCPTOP_PIDS_PER_SOCK];
+};
+
+/* The last thread of an entry's process that counted bytes on the socket in one direction: the base
+ * of that thread's kernel stack block and the thread-exit count read before it was noted. While no
+ * thread has exited since, a program context in the same block is the same thread's. */
+struct tcptop_caller {
+	__u64 stack;
+	__u64 exits;
+};
+
+/* What the tracing probes keep per socket (sk storage). */
+struct tcptop_sock_state {
+	struct tcptop_sock_flows flows;
+	__u64 scratch; /* where a context's address is turned into a number; no reader relies on it */
+	struct tcptop_caller last[2][TCPTOP_PIDS_PER_SOCK]; /* [RX = 0, TX = 1][entry] */
 };
 
 /* A kprobe entry waiting for its return, per thread. */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
 import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { forkingClient, nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
+import { forkingClient, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
 import { kernel, kernelUnavailable as unavailable } from './helpers/kernel';
 
@@ -157,6 +157,30 @@ test('a socket shared by two processes (fork) gives one flow per process', kerne
       assert.deepEqual(byPid(peer.pid), { pid: peer.pid, comm: 'tcptop-forker', family: 4, ...end, rxBytes: 4_321, txBytes: 34_000 });
       assert.deepEqual(byPid(childPid), { pid: childPid, comm: 'tcptop-forker', family: 4, ...end, rxBytes: 0, txBytes: 12_000 });
       assert.deepEqual([sent, childSent, received, mine.read], [34_000, 12_000, 4_321, 46_000]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+// The tracing probes know a socket's last thread by its kernel stack, without asking the kernel who is
+// calling; a stack freed by an exiting thread and reused by another process's thread must not carry
+// the first one's flow over.
+test('threads of two processes taking turns on one socket, on reused stacks, keep their own flows', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    const server = await startServer('127.0.0.1', 0);
+    try {
+      probe.drain();
+      const peer = turnsClient('tcptop-turns', '127.0.0.1', server.port, 40, 1_000, 3_000);
+      peer.go();
+      const { childPid, childSent, sent, received, rounds, ...end } = await peer.result;
+      const [mine] = await Promise.all(server.accepted);
+      const flows = probe.drain().flows.filter((f) => f.lport === end.lport && f.rport === end.rport);
+      const byPid = (pid: number) => flows.find((f) => f.pid === pid);
+      assert.equal(flows.length, 2, JSON.stringify(flows));
+      assert.deepEqual(byPid(peer.pid), { pid: peer.pid, comm: 'tcptop-turns', family: 4, ...end, rxBytes: 0, txBytes: 40_000 });
+      assert.deepEqual(byPid(childPid), { pid: childPid, comm: 'tcptop-turns', family: 4, ...end, rxBytes: 0, txBytes: 120_000 });
+      assert.deepEqual([rounds, sent, childSent, received, mine.read], [40, 40_000, 120_000, 0, 160_000]);
     } finally {
       await server.close();
     }

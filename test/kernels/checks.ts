@@ -55,7 +55,7 @@ function bothEnds(what: string, t: { client: End; server: End; up: number; down:
 interface TrafficReport {
   pid: number;
   comm: string;
-  flows: { family: 4 | 6; laddr: string; lport: number; raddr: string; rport: number; tx: number; rx: number; what: string }[];
+  flows: { pid?: number; family: 4 | 6; laddr: string; lport: number; raddr: string; rport: number; tx: number; rx: number; what: string }[];
   facts: Record<string, number>;
 }
 
@@ -82,7 +82,7 @@ function runTraffic(env: CheckEnv, args: string[]): Promise<TrafficReport> {
 
 function expectedOf(r: TrafficReport): Expected[] {
   return r.flows.map((f) => ({
-    pid: r.pid, comm: r.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
+    pid: f.pid ?? r.pid, comm: r.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
     rxBytes: f.rx, txBytes: f.tx, what: f.what,
   }));
 }
@@ -144,6 +144,7 @@ interface Traffic {
   shortLivedMs: number;
   children: Expected[];
   exact: TrafficReport[];
+  turns: TrafficReport;
   threads: TrafficReport[];
   waitingReceivers: TrafficReport;
   waitingSenders: TrafficReport;
@@ -152,6 +153,7 @@ interface Traffic {
 const SHORT_LIVED = 10;
 const THREAD_PROCESSES = 3;
 const THREAD_PAIRS = 8;
+const TURNS = 20;
 // more threads waiting inside one call at once than a kretprobe has instances by default
 // (max(10, 2 * CPUs)), and more than the slots of any per-CPU scheme
 const WAITING_PAIRS = 16;
@@ -178,6 +180,7 @@ async function makeTraffic(env: CheckEnv): Promise<Traffic> {
   }
   const shortLivedMs = (Date.now() - t0) / SHORT_LIVED;
   const exact = [await runTraffic(env, ['exact', '4']), await runTraffic(env, ['exact', '6'])];
+  const turns = await runTraffic(env, ['turns', '4', String(TURNS)]);
 
   const report = await child.result;
   const [accepted] = await Promise.all(childServer.accepted);
@@ -193,12 +196,13 @@ async function makeTraffic(env: CheckEnv): Promise<Traffic> {
   // after the rest, so that what the waiting threads break shows in their own checks
   const waitingReceivers = await runTraffic(env, ['threads', '4', String(WAITING_PAIRS), '7', 'receivers']);
   const waitingSenders = await runTraffic(env, ['threads', '6', String(WAITING_PAIRS), '8', 'senders']);
-  return { ipv4, ipv6, mapped, shortLived, shortLivedMs, children, exact, threads: threadReports, waitingReceivers, waitingSenders };
+  return { ipv4, ipv6, mapped, shortLived, shortLivedMs, children, exact, turns, threads: threadReports, waitingReceivers, waitingSenders };
 }
 
 function allExpected(t: Traffic): Expected[] {
   return [
-    ...t.ipv4, ...t.ipv6, ...t.mapped, ...t.shortLived, ...t.children, ...t.exact.flatMap(expectedOf), ...t.threads.flatMap(expectedOf),
+    ...t.ipv4, ...t.ipv6, ...t.mapped, ...t.shortLived, ...t.children, ...t.exact.flatMap(expectedOf), ...expectedOf(t.turns),
+    ...t.threads.flatMap(expectedOf),
     ...expectedOf(t.waitingReceivers), ...expectedOf(t.waitingSenders),
   ];
 }
@@ -310,6 +314,12 @@ export function probeChecks(probe: ProbeChoice, expect: ProbeKind, env: CheckEnv
       assertExact(r.flows, exactOf(r, /^partial-send\+peek client$/), ['rxBytes']);
     }),
     rec('sendfile(2) and read(2): exact bytes, both ends, IPv4 and IPv6', (r) => assertExact(r.flows, exactOf(r, /^sendfile /))),
+    rec(`a socket shared by two processes, sending in ${TURNS} turns from threads that exit: one exact flow per process`, (r) => {
+      const [parent, child] = expectedOf(r.traffic.turns);
+      assert.notEqual(parent.pid, child.pid);
+      assert.deepEqual([parent.txBytes, child.txBytes], [TURNS * 1009, TURNS * 3001]);
+      assertExact(r.flows, expectedOf(r.traffic.turns));
+    }),
     rec(`${THREAD_PROCESSES} processes x ${THREAD_PAIRS} connections x 2 threads at once: each flow exact`, (r) => {
       assertExact(r.flows, r.traffic.threads.flatMap(expectedOf));
     }),

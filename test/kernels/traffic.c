@@ -4,6 +4,10 @@
 // The guest test (guest.ts) runs it and compares the bytes a probe counted with what it prints.
 //
 //   traffic exact 4|6                  partial send, big receive buffers, MSG_PEEK, sendfile, read(2)
+//   traffic turns 4|6 ROUNDS           a process and its forked child share one socket and send on it in
+//                                      turns, each turn from a new thread that exits after it (pinned
+//                                      to one CPU, so that a thread usually runs on the stack the other
+//                                      process's last thread freed)
 //   traffic threads 4|6 PAIRS SEED [WAIT]
 //                                      PAIRS connections at once, a client and a server thread each;
 //                                      WAIT=receivers: the servers wait inside recv(2) while one more
@@ -11,8 +15,9 @@
 //                                      WAIT=senders: the clients wait inside send(2) (small buffers)
 //                                      while it does, then their servers read
 //
-// Prints one JSON line: {"pid":P,"comm":"..","flows":[{"family":F,"laddr":"..","lport":N,"raddr":"..","rport":N,
-// "tx":N,"rx":N,"what":".."},...],"facts":{...}}, with tx/rx the sums of what the syscalls returned.
+// Prints one JSON line: {"pid":P,"comm":"..","flows":[{["pid":P,]"family":F,"laddr":"..","lport":N,"raddr":"..","rport":N,
+// "tx":N,"rx":N,"what":".."},...],"facts":{...}}, with tx/rx the sums of what the syscalls returned
+// (a flow's own pid where another process than the one reporting moved its bytes).
 // On failure: {"error":"..."} and exit status 1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +38,8 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 #define BIG (64u << 20)
@@ -58,6 +65,7 @@ struct end {
 	int fd;
 	uint64_t tx, rx;
 	const char *what;
+	pid_t pid; /* the process that moved the bytes, when not this one */
 };
 
 static int listener(void)
@@ -157,7 +165,10 @@ static void print_flows(struct flow_out *outs, int n, const char *facts)
 	for (int i = 0; i < n; i++) {
 		struct end *e = outs[i].end;
 
-		printf("%s{\"family\":%d,", i ? "," : "", outs[i].local.ss_family == AF_INET6 ? 6 : 4);
+		printf("%s{", i ? "," : "");
+		if (e->pid)
+			printf("\"pid\":%d,", e->pid);
+		printf("\"family\":%d,", outs[i].local.ss_family == AF_INET6 ? 6 : 4);
 		print_addr(&outs[i].local, "laddr", "lport");
 		putchar(',');
 		print_addr(&outs[i].peer, "raddr", "rport");
@@ -198,6 +209,116 @@ static void recv_to_eof(struct end *e, char *buf, size_t cap, unsigned salt)
 			return;
 		e->rx += r;
 	}
+}
+
+/* ---- turns: two processes, one socket, a new thread each turn ---- */
+
+#define TURN_PARENT 1009u
+#define TURN_CHILD 3001u
+
+struct turn {
+	struct end *e;
+	size_t bytes;
+};
+
+static void *turn_thread(void *arg)
+{
+	static const char buf[4096];
+	struct turn *t = arg;
+
+	send_all(t->e, buf, t->bytes);
+	return NULL;
+}
+
+/* One turn: a thread sends, exits and is joined; then a pause, for its stack to be freed. */
+static void take_turn(struct end *e, size_t bytes)
+{
+	struct turn t = { e, bytes };
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, turn_thread, &t) != 0)
+		fail("pthread_create");
+	pthread_join(th, NULL);
+	usleep(20000);
+}
+
+static void recv_exactly(struct end *e, uint64_t n)
+{
+	static char buf[65536];
+
+	while (n > 0) {
+		ssize_t r = recv(e->fd, buf, n < sizeof(buf) ? n : sizeof(buf), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			fail("recv");
+		e->rx += r;
+		n -= r;
+	}
+}
+
+static void pipe_step(int fd, bool write_it)
+{
+	char c = '.';
+
+	if ((write_it ? write(fd, &c, 1) : read(fd, &c, 1)) != 1)
+		fail("pipe");
+}
+
+static int run_turns(int rounds)
+{
+	struct end client = { .what = "turns client" }, child = { .what = "turns client (forked child)" };
+	struct end server = { .what = "turns server" };
+	struct flow_out outs[3];
+	int to_child[2], to_parent[2], status, lfd, cpu;
+	char facts[32];
+	cpu_set_t cpus;
+	pid_t pid;
+
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0)
+		fail("sched_getaffinity");
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &cpus); cpu++)
+		;
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) != 0)
+		fail("sched_setaffinity");
+	lfd = listener();
+	client.fd = child.fd = connect_to(lfd);
+	server.fd = accept_one(lfd);
+	describe(&outs[0], &client);
+	describe(&outs[1], &child);
+	describe(&outs[2], &server);
+	if (pipe(to_child) != 0 || pipe(to_parent) != 0)
+		fail("pipe");
+	pid = fork();
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		for (int i = 0; i < rounds; i++) {
+			pipe_step(to_child[0], false);
+			take_turn(&child, TURN_CHILD);
+			pipe_step(to_parent[1], true);
+		}
+		_exit(child.tx == (uint64_t)rounds * TURN_CHILD ? 0 : 1);
+	}
+	for (int i = 0; i < rounds; i++) {
+		take_turn(&client, TURN_PARENT);
+		pipe_step(to_child[1], true);
+		pipe_step(to_parent[0], false);
+		recv_exactly(&server, TURN_PARENT + TURN_CHILD);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the forked child sent other sizes than planned");
+	child.tx = (uint64_t)rounds * TURN_CHILD;
+	child.pid = pid;
+	close(client.fd);
+	close(server.fd);
+	close(lfd);
+	snprintf(facts, sizeof(facts), "\"rounds\":%d", rounds);
+	print_flows(outs, 3, facts);
+	return 0;
 }
 
 /* ---- exact: the cases where the requested size and the bytes moved differ ---- */
@@ -515,6 +636,8 @@ int main(int argc, char **argv)
 		family = atoi(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "exact") == 0 && (family == 4 || family == 6))
 		return run_exact();
+	if (argc == 4 && strcmp(argv[1], "turns") == 0 && (family == 4 || family == 6) && atoi(argv[3]) > 0)
+		return run_turns(atoi(argv[3]));
 	if ((argc == 5 || argc == 6) && strcmp(argv[1], "threads") == 0 && (family == 4 || family == 6)) {
 		enum wait wait = WAIT_NONE;
 
@@ -527,6 +650,6 @@ int main(int argc, char **argv)
 		return run_threads(atoi(argv[3]), (unsigned)atoi(argv[4]), wait);
 	}
 usage:
-	fprintf(stderr, "usage: traffic exact 4|6 | traffic threads 4|6 PAIRS SEED [receivers|senders]\n");
+	fprintf(stderr, "usage: traffic exact 4|6 | traffic turns 4|6 ROUNDS | traffic threads 4|6 PAIRS SEED [receivers|senders]\n");
 	return 2;
 }
