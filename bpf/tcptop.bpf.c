@@ -27,8 +27,8 @@ __u64 lost_rx_bytes = 0;
 __u64 lost_tx_bytes = 0;
 /* Slots below this were handed out at least once; freed ones come back through free_slots. */
 __u64 next_slot = 0;
-/* Threads that have begun to exit since the probe attached (see remember_caller). */
-__u64 thread_exits = 0;
+/* Exits of threads that were noted as a socket's last caller (see remember_caller). */
+__u64 caller_exits = 0;
 
 /* The flow table; userspace mmaps it and reads it in one copy. */
 struct {
@@ -61,6 +61,15 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tcptop_sock_flows);
 } sock_flows_by_ptr SEC(".maps");
+
+/* The threads noted as some socket's last caller, by task pointer: their exit moves caller_exits.
+ * Not LRU: a thread must stay here until it exits. When full, further threads are not noted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} callers SEC(".maps");
 
 /* kprobe calls in flight, keyed by thread (pid_tgid), so concurrent threads pair correctly. */
 struct {
@@ -252,7 +261,7 @@ static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction di
  * calling thread's kernel stack (the tracepoint's or the trampoline's frame; send and receive run in
  * process context, never on an interrupt stack), and a stack belongs to one thread from its creation
  * to its exit. The socket's storage remembers, per process entry and direction, the stack block of the
- * thread that counted last; while no thread has exited since (thread_exits unchanged), a context in
+ * thread that counted last; while no such thread has exited since (caller_exits unchanged), a context in
  * that block is the same thread's, of the entry's process. -1: not known this way.
  *
  * The two words are read in the reverse of the order remember_caller writes them (stack, then exits):
@@ -263,7 +272,7 @@ static __always_inline long cached_caller_slot(struct bpf_local_storage_data *sd
 					       enum direction dir)
 {
 	struct tcptop_sock_state *st = (struct tcptop_sock_state *)sd->data;
-	__u64 exits = thread_exits;
+	__u64 exits = caller_exits;
 	int i;
 
 #pragma unroll
@@ -283,16 +292,22 @@ static __always_inline long cached_caller_slot(struct bpf_local_storage_data *sd
 }
 
 /* Note the calling thread as the entry's last caller. exits was read while the thread was running
- * here: a thread's exit count is bumped after it sets PF_EXITING, and its stack is freed after that,
- * so a block noted here cannot pass to another thread without the count moving on. A thread already
- * exiting is not noted (work done for it after its exit hook would otherwise be remembered). */
+ * here. The thread is first put in callers, so its exit will move the count: after it sets
+ * PF_EXITING and before its stack is freed, so a block noted here cannot pass to another thread
+ * without the count moving on. A thread already exiting is not noted (work done for it after its
+ * exit hook would otherwise be remembered), nor one that callers has no room for. */
 static __always_inline void remember_caller(struct tcptop_sock_state *st, struct tcptop_caller *c,
 					    struct task_struct *task, void *ctx, __u64 exits)
 {
 	volatile __u64 *scratch = &st->scratch;
+	__u64 key = (__u64)task;
+	__u8 one = 1;
 	__u64 stack;
 
 	if (task->flags & PF_EXITING)
+		return;
+	if (!bpf_map_lookup_elem(&callers, &key) &&
+	    bpf_map_update_elem(&callers, &key, &one, BPF_NOEXIST) != 0 && !bpf_map_lookup_elem(&callers, &key))
 		return;
 	/* a privileged program may store a pointer and load it back as a number, and only then mask it */
 	*scratch = (__u64)ctx;
@@ -326,7 +341,7 @@ static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes
 			goto count;
 	}
 
-	exits = thread_exits;
+	exits = caller_exits;
 	asm volatile("" ::: "memory");
 	task = bpf_get_current_task_btf();
 	if (filter_tgid && task->tgid != filter_tgid)
@@ -398,12 +413,19 @@ static __always_inline void close_flows(struct tcptop_sock_flows *sf)
 	}
 }
 
-/* Every thread, as it begins to exit and before its kernel stack can be freed or reused: the tracing
- * probes' caller memory (remember_caller) is valid only while this count stays put. Attached first. */
+/* Every thread, as it begins to exit and before its kernel stack can be freed or reused: if it was
+ * noted as a socket's last caller, the tracing probes' caller memory (remember_caller) is void from
+ * now on. Attached first. A failed delete leaves a stale key, which only costs an extra move of the
+ * count when a later task gets the same address. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(thread_exit)
+int BPF_PROG(thread_exit, struct task_struct *task)
 {
-	__sync_fetch_and_add(&thread_exits, 1);
+	__u64 key = (__u64)task;
+
+	if (bpf_map_lookup_elem(&callers, &key)) {
+		__sync_fetch_and_add(&caller_exits, 1);
+		bpf_map_delete_elem(&callers, &key);
+	}
 	return 0;
 }
 

@@ -304,7 +304,8 @@ static int size_maps(struct probe *p)
 	    (err = bpf_map__set_max_entries(s->maps.free_slots, p->max_slots)) ||
 	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
-	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)))
+	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)) ||
+	    (err = bpf_map__set_max_entries(s->maps.callers, kprobe ? 1 : 65536)))
 		return err;
 	return 0;
 }
