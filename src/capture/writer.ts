@@ -48,6 +48,14 @@ export interface CreateOptions {
 export const MIN_MAX_BYTES = 1 << 20;
 
 /**
+ * WAL pages after which a commit folds the WAL back into the file (SQLite's default is 1000). The frame whose
+ * commit crosses it pays for the copy and the file's fsync, so smaller and more frequent checkpoints keep any
+ * one frame's commit short: with 10,000 active flows a frame is about 40 pages, and a 1,000-page checkpoint
+ * made that frame's commit about 9 ms instead of 3 (256 pages: 5 ms). The pages written are the same.
+ */
+const CHECKPOINT_PAGES = 256;
+
+/**
  * How many of the oldest frames to drop so the used part of the file falls to 90% of its budget. Dropping
  * a tenth at a time keeps deletes rare and their transactions small; the pages they free are reused by the
  * next frames, so the file stops growing.
@@ -134,7 +142,7 @@ export class CaptureWriter {
       // it, but one transaction (a frame, or a batch of deletes) can take it past that before the
       // checkpoint; the file's used pages get 60%, which leaves room for both.
       const pageSize = Number(db.pragma('page_size', { simple: true }));
-      db.pragma(`wal_autocheckpoint = ${Math.max(8, Math.floor(options.maxBytes / 20 / pageSize))}`);
+      db.pragma(`wal_autocheckpoint = ${Math.min(CHECKPOINT_PAGES, Math.max(8, Math.floor(options.maxBytes / 20 / pageSize)))}`);
       db.pragma(`journal_size_limit = ${Math.floor(options.maxBytes / 20)}`);
       this.limits.budgetBytes = Math.floor(options.maxBytes * 0.6);
     }
@@ -156,6 +164,7 @@ export class CaptureWriter {
       db.pragma(options.bulk ? 'synchronous = OFF' : 'synchronous = FULL');
       // Frames are appended, never read back: SQLite's own 2 MB page cache instead of better-sqlite3's 16 MB.
       db.pragma('cache_size = -2000');
+      db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
       db.transaction(() => {
         db.exec(TABLES);
         const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
