@@ -595,14 +595,17 @@ static napi_value probe_events(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/* read(handle) -> Buffer: header, then every non-free slot. CLOSED slots are freed once copied,
- * since the copy holds their final counts; the caller must treat them as final. */
+/* read(handle[, buffer]) -> Buffer: header, then every non-free slot. CLOSED slots are freed once
+ * copied, since the copy holds their final counts; the caller must treat them as final. The buffer of
+ * the previous read is filled again when it is large enough (the header says how much of it is used),
+ * so a recorder does not hand the garbage collector a megabyte a second; else a larger one is made. */
 static napi_value probe_read(napi_env env, napi_callback_info info)
 {
 	struct tcptop_snapshot_header *hdr;
 	struct tcptop_snapshot_record *rec;
-	napi_value argv[1], buffer;
-	size_t argc = 1, used = 0, capacity = 0;
+	napi_value argv[2], buffer;
+	size_t argc = 2, used = 0, capacity = 0, given = 0, need;
+	bool reuse = false;
 	struct probe *p;
 	__u64 hwm;
 	__u32 i, end;
@@ -610,7 +613,7 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 	int free_fd;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	p = argc >= 1 ? get_probe(env, argv[0]) : NULL;
 	if (!p || !p->skel)
 		return throw_error(env, "read flows", EBADF);
 
@@ -620,8 +623,16 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 		if (__atomic_load_n(&p->table[i].state, __ATOMIC_RELAXED) != TCPTOP_SLOT_FREE)
 			capacity++;
 
-	if (napi_create_buffer(env, sizeof(*hdr) + capacity * sizeof(*rec), &data, &buffer) != napi_ok)
-		return throw_error(env, "read flows", ENOMEM);
+	need = sizeof(*hdr) + capacity * sizeof(*rec);
+	if (argc >= 2 && napi_is_buffer(env, argv[1], &reuse) == napi_ok && reuse &&
+	    napi_get_buffer_info(env, argv[1], &data, &given) == napi_ok && given >= need) {
+		buffer = argv[1];
+	} else {
+		/* room for a quarter more flows, so that a growing table does not reallocate every read */
+		need += (capacity / 4 + 64) * sizeof(*rec);
+		if (napi_create_buffer(env, need, &data, &buffer) != napi_ok)
+			return throw_error(env, "read flows", ENOMEM);
+	}
 	hdr = data;
 	rec = (struct tcptop_snapshot_record *)(hdr + 1);
 	free_fd = bpf_map__fd(p->skel->maps.free_slots);

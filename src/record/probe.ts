@@ -66,7 +66,8 @@ interface Addon {
   attach(handle: Handle): ProbeKind;
   /** The tracefs events (group tcptop) made for the kretprobes; none for the other kinds. */
   events(handle: Handle): string[];
-  read(handle: Handle): Buffer;
+  /** Fills `reuse` when it is large enough, else returns a new, larger buffer. */
+  read(handle: Handle, reuse?: Buffer): Buffer;
   close(handle: Handle): void;
   headerSize: number;
   recordSize: number;
@@ -218,6 +219,8 @@ interface Retprobes {
 class KernelProbe implements Probe {
   private readonly counters = new FlowCounters();
   private open = true;
+  /** The last read's buffer, filled again by the next. */
+  private snapshot: Buffer | undefined;
 
   constructor(
     private readonly bpf: Addon,
@@ -228,8 +231,8 @@ class KernelProbe implements Probe {
 
   drain(): Drain {
     if (!this.open) throw new ProbeError('read flows', 'probe is closed', undefined, 'EBADF');
-    const snapshot = this.bpf.read(this.handle);
-    return this.counters.apply(snapshot, this.retprobes ? missedCalls(this.retprobes) : 0);
+    this.snapshot = this.bpf.read(this.handle, this.snapshot);
+    return this.counters.apply(this.snapshot, this.retprobes ? missedCalls(this.retprobes) : 0);
   }
 
   close(): void {
