@@ -81,7 +81,8 @@ function timingFigure(ts: IntervalTiming[]): string {
   const total = ts.map((t) => t.drainMs + t.appendMs);
   const worst = ts[total.indexOf(Math.max(...total))];
   const sorted = [...total].sort((a, b) => a - b);
-  return `max ${(worst.drainMs + worst.appendMs).toFixed(1)} ms (drain ${worst.drainMs.toFixed(1)} + rows ${worst.insertMs.toFixed(1)} + commit ${(worst.appendMs - worst.insertMs).toFixed(1)}), ` +
+  return `max ${(worst.drainMs + worst.appendMs).toFixed(1)} ms (drain ${worst.drainMs.toFixed(1)} + rows ${worst.insertMs.toFixed(1)} + commit ${(worst.appendMs - worst.insertMs).toFixed(1)}; ` +
+    `CPU ${worst.cpuMs.toFixed(1)} ms), ` +
     `median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ${ts.length} intervals of >= ${grouped(Math.min(...ts.map((t) => t.flows)))} flows`;
 }
 

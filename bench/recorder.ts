@@ -20,6 +20,8 @@ export interface IntervalTiming {
   /** The whole commit: the rows (insertMs) and the transaction's end, with its fsync. */
   appendMs: number;
   insertMs: number;
+  /** CPU time of the recorder process (all its threads) over the drain and the commit: what is not CPU was waiting. */
+  cpuMs: number;
 }
 
 function preloadSource(timingFile: string): string {
@@ -32,11 +34,13 @@ const { CaptureWriter } = require(${JSON.stringify(path.join(dist, 'capture/writ
 const timings = [];
 let last = null;
 const sample = Sampler.prototype.sample;
+const cpuMs = (u) => (u.user + u.system) / 1000;
 Sampler.prototype.sample = function () {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const s = sample.call(this);
   // columns when the drain gives them: reading s.flows would build the objects the recorder never builds
-  last = { flows: s.columns ? s.columns.count : s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+  last = { flows: s.columns ? s.columns.count : s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs(process.cpuUsage(c0)) };
   return s;
 };
 let insertMs = 0;
@@ -51,10 +55,12 @@ CaptureWriter.prototype.insert = function (...args) {
 };
 const append = CaptureWriter.prototype.append;
 CaptureWriter.prototype.append = function (frame, flows, ...rest) {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const seq = append.call(this, frame, flows, ...rest);
   const t1 = process.hrtime.bigint();
-  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : (flows.count ?? flows.length), drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs });
+  const cpu = cpuMs(process.cpuUsage(c0)) + (last ? last.cpuMs : 0);
+  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : (flows.count ?? flows.length), drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs, cpuMs: cpu });
   last = null;
   return seq;
 };
