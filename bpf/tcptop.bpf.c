@@ -320,8 +320,11 @@ static __always_inline void remember_caller(struct tcptop_sock_state *st, struct
 	c->exits = exits;
 }
 
-/* The tracing probes' accounting path: sk and the task are BTF pointers, the socket has storage. */
-static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes, enum direction dir)
+/* The tracing probes' accounting path: sk and the task are BTF pointers, the socket has storage.
+ * any_socket: the hook fires for every kind of socket; only TCP ones get storage, so a socket found
+ * with ours is TCP, and the protocol is looked at only on the way to creating it. */
+static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes, enum direction dir,
+					 bool any_socket)
 {
 	struct bpf_local_storage_data *sd;
 	struct tcptop_sock_state *st;
@@ -341,6 +344,8 @@ static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes
 			goto count;
 	}
 
+	if (any_socket && sk->sk_protocol != IPPROTO_TCP)
+		return;
 	exits = caller_exits;
 	asm volatile("" ::: "memory");
 	task = bpf_get_current_task_btf();
@@ -434,8 +439,8 @@ int BPF_PROG(thread_exit, struct task_struct *task)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 {
-	if (ret > 0 && sk && sk->sk_protocol == IPPROTO_TCP)
-		count_traced(ctx, sk, ret, TX);
+	if (ret > 0 && sk)
+		count_traced(ctx, sk, ret, TX, true);
 	return 0;
 }
 
@@ -443,8 +448,8 @@ int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 {
-	if (ret > 0 && !(flags & MSG_PEEK) && sk && sk->sk_protocol == IPPROTO_TCP)
-		count_traced(ctx, sk, ret, RX);
+	if (ret > 0 && !(flags & MSG_PEEK) && sk)
+		count_traced(ctx, sk, ret, RX, true);
 	return 0;
 }
 
@@ -468,7 +473,7 @@ SEC("fexit/tcp_sendmsg")
 int BPF_PROG(fexit_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
 	if (ret > 0)
-		count_traced(ctx, sk, ret, TX);
+		count_traced(ctx, sk, ret, TX, false);
 	return 0;
 }
 
@@ -478,7 +483,7 @@ int BPF_PROG(fexit_sendpage, struct sock *sk, struct page *page, int offset, siz
 	     int ret)
 {
 	if (ret > 0)
-		count_traced(ctx, sk, ret, TX);
+		count_traced(ctx, sk, ret, TX, false);
 	return 0;
 }
 
@@ -487,7 +492,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(fexit_recvmsg4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX);
+		count_traced(ctx, sk, ret, RX, false);
 	return 0;
 }
 
@@ -497,7 +502,7 @@ int BPF_PROG(fexit_recvmsg5, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX);
+		count_traced(ctx, sk, ret, RX, false);
 	return 0;
 }
 
@@ -507,7 +512,7 @@ int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int flags, int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX);
+		count_traced(ctx, sk, ret, RX, false);
 	return 0;
 }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
 import { FlowCounters } from '../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { forkingClient, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
+import { forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
 import type { End } from './helpers/traffic';
 import { kernel, kernelUnavailable as unavailable } from './helpers/kernel';
 
@@ -184,6 +184,23 @@ test('threads of two processes taking turns on one socket, on reused stacks, kee
     } finally {
       await server.close();
     }
+  });
+});
+
+// The send and receive tracepoints fire for every kind of socket; the program only gives TCP ones a
+// flow (and looks at the protocol only until a socket has its storage).
+test('UDP and unix socket traffic is not counted, TCP of the same process is', kernel, async () => {
+  await withProbe({ probe: 'auto' }, async (probe) => {
+    probe.drain();
+    const peer = mixedSocketsPeer('tcptop-mixed', 54_321);
+    peer.go();
+    const r = await peer.result;
+    const mine = probe.drain().flows.filter((f) => f.pid === peer.pid);
+    assert.deepEqual([r.tcpBytes, r.udpBytes, r.unixBytes], [54_321, 20 * 1700, 20 * 2000]);
+    assert.deepEqual(
+      mine.map(({ laddr, lport, raddr, rport, rxBytes, txBytes }) => ({ laddr, lport, raddr, rport, rxBytes, txBytes })).sort((a, b) => a.lport - b.lport),
+      [{ ...r.client, rxBytes: 0, txBytes: 54_321 }, { ...r.server, rxBytes: 54_321, txBytes: 0 }].sort((a, b) => a.lport - b.lport),
+    );
   });
 });
 

@@ -399,6 +399,52 @@ export function turnsClient(comm: string, host: string, port: number, rounds: nu
   return startPeer<TurnsReport>(python3(), comm, ['-c', PY_TURNS, host, String(port), String(rounds), String(parentBytes), String(childBytes)]);
 }
 
+/** What the mixed-sockets peer reports: its one TCP connection, both ends, and what it moved otherwise. */
+export interface MixedReport {
+  client: End;
+  server: End;
+  tcpBytes: number;
+  udpBytes: number;
+  unixBytes: number;
+}
+
+// Waits for "go"; sends UDP datagrams to itself on loopback and bytes over a unix socket pair, both
+// ways, and moves TCP_BYTES over one loopback TCP connection of its own.
+const PY_MIXED = `
+import json, socket, sys
+tcp_bytes = int(sys.argv[1])
+sys.stdin.readline()
+udp = 0
+a, b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind(('127.0.0.1', 0)); b.bind(('127.0.0.1', 0))
+for i in range(20):
+    a.sendto(b'u' * 1000, b.getsockname()); udp += len(b.recv(2000))
+    b.sendto(b'v' * 700, a.getsockname()); udp += len(a.recv(2000))
+ux = 0
+u1, u2 = socket.socketpair()
+for i in range(20):
+    u1.sendall(b'w' * 1500); ux += len(u2.recv(4000))
+    u2.sendall(b'x' * 500); ux += len(u1.recv(4000))
+l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+c.sendall(b't' * tcp_bytes); c.shutdown(socket.SHUT_WR)
+got = 0
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += len(d)
+end = lambda x: {'laddr': x.getsockname()[0], 'lport': x.getsockname()[1], 'raddr': x.getpeername()[0], 'rport': x.getpeername()[1]}
+client, server = end(c), end(s)
+s.close(); c.close()
+print(json.dumps({'client': client, 'server': server, 'tcpBytes': got, 'udpBytes': udp, 'unixBytes': ux}))
+`;
+
+/** A python child that moves bytes over UDP and a unix socket pair, and over one TCP connection. */
+export function mixedSocketsPeer(comm: string, tcpBytes: number): Peer<MixedReport> {
+  return startPeer<MixedReport>(python3(), comm, ['-c', PY_MIXED, String(tcpBytes)]);
+}
+
 /** A python child whose socket is shared with a forked child of its own: both send on it. */
 export function forkingClient(comm: string, host: string, port: number, childBytes: number, parentBytes: number): Peer<ForkReport> {
   return startPeer<ForkReport>(python3(), comm, ['-c', PY_FORK, host, String(port), String(childBytes), String(parentBytes)]);
