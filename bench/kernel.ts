@@ -142,7 +142,7 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
       let s: Awaited<ReturnType<typeof measure>>;
       try {
         await sleep(2000);
-        s = await measure(r1, 10_000, [bt.pid]);
+        s = await measure(r1, 20_000, [bt.pid]);
       } finally {
         await bt.stop();
       }
