@@ -212,10 +212,26 @@ export function nodeClient(comm: string, host: string, port: number, up: number,
   return startPeer<ClientReport>(process.execPath, comm, ['-e', NODE_CLIENT, host, String(port), String(up), localAddress]);
 }
 
+// What the python peers share: reading a socket to its end (then closing it), and a report's ends.
+const PY_COMMON = `
+def read_to_end(s):
+    received = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        received += len(d)
+    s.close()
+    return received
+
+def ends(l, r):
+    return {'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1]}
+`;
+
 // Waits for "go", then sends FILE's SIZE bytes with os.sendfile, half-closes, reads to the end.
 const PY_SENDFILE = `
 import json, os, socket, sys
-host, port, file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+${PY_COMMON}host, port, file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sys.stdin.readline()
 s = socket.create_connection((host, port))
 l, r = s.getsockname(), s.getpeername()
@@ -225,14 +241,8 @@ with open(file, 'rb') as f:
     while off < size:
         off += os.sendfile(s.fileno(), f.fileno(), off, size - off)
 s.shutdown(socket.SHUT_WR)
-received = 0
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    received += len(d)
-s.close()
-print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': off, 'received': received}))
+received = read_to_end(s)
+print(json.dumps({**ends(l, r), 'sent': off, 'received': received}))
 `;
 
 /** A python child that sends `file` with sendfile(2) to host:port. */
@@ -249,7 +259,7 @@ export interface PeekReport extends ClientReport {
 // answer, then reads it all.
 const PY_PEEK = `
 import json, socket, sys, time
-host, port, peeks, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+${PY_COMMON}host, port, peeks, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 sys.stdin.readline()
 s = socket.create_connection((host, port))
 l, r = s.getsockname(), s.getpeername()
@@ -258,14 +268,8 @@ time.sleep(delay)
 peeked = 0
 for _ in range(peeks):
     peeked += len(s.recv(1000, socket.MSG_PEEK | socket.MSG_WAITALL))
-received = 0
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    received += len(d)
-s.close()
-print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': 0, 'received': received, 'peeked': peeked}))
+received = read_to_end(s)
+print(json.dumps({**ends(l, r), 'sent': 0, 'received': received, 'peeked': peeked}))
 `;
 
 /**
@@ -328,7 +332,7 @@ export interface ForkReport extends ClientReport {
 // then the parent sends PARENT bytes, half-closes and reads the answer.
 const PY_FORK = `
 import json, os, socket, sys
-host, port, child_bytes, parent_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+${PY_COMMON}host, port, child_bytes, parent_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sys.stdin.readline()
 s = socket.create_connection((host, port))
 l, r = s.getsockname(), s.getpeername()
@@ -339,14 +343,8 @@ if pid == 0:
 os.waitpid(pid, 0)
 s.sendall(b'p' * parent_bytes)
 s.shutdown(socket.SHUT_WR)
-received = 0
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    received += len(d)
-s.close()
-print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': parent_bytes, 'received': received, 'childPid': pid, 'childSent': child_bytes}))
+received = read_to_end(s)
+print(json.dumps({**ends(l, r), 'sent': parent_bytes, 'received': received, 'childPid': pid, 'childSent': child_bytes}))
 `;
 
 /** What the stack-reuse client reports: its connection, and what it and its forked child each sent. */
@@ -360,7 +358,7 @@ export interface TurnsReport extends ForkReport {
 // usually runs on the same stack, at the same depth.
 const PY_TURNS = `
 import json, os, socket, sys, threading, time
-host, port, rounds, parent_bytes, child_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+${PY_COMMON}host, port, rounds, parent_bytes, child_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 sys.stdin.readline()
 s = socket.create_connection((host, port))
@@ -384,14 +382,8 @@ for _ in range(rounds):
     os.read(to_parent[0], 1)
 os.waitpid(pid, 0)
 s.shutdown(socket.SHUT_WR)
-received = 0
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    received += len(d)
-s.close()
-print(json.dumps({'laddr': l[0], 'lport': l[1], 'raddr': r[0], 'rport': r[1], 'sent': rounds * parent_bytes, 'received': received, 'childPid': pid, 'childSent': rounds * child_bytes, 'rounds': rounds}))
+received = read_to_end(s)
+print(json.dumps({**ends(l, r), 'sent': rounds * parent_bytes, 'received': received, 'childPid': pid, 'childSent': rounds * child_bytes, 'rounds': rounds}))
 `;
 
 /** Two processes sharing a socket that send on it in turns, each turn from a new short-lived thread. */
@@ -412,7 +404,7 @@ export interface MixedReport {
 // ways, and moves TCP_BYTES over one loopback TCP connection of its own.
 const PY_MIXED = `
 import json, socket, sys
-tcp_bytes = int(sys.argv[1])
+${PY_COMMON}tcp_bytes = int(sys.argv[1])
 sys.stdin.readline()
 udp = 0
 a, b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -427,16 +419,10 @@ for i in range(20):
     u2.sendall(b'x' * 500); ux += len(u1.recv(4000))
 l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)
 c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+client, server = ends(c.getsockname(), c.getpeername()), ends(s.getsockname(), s.getpeername())
 c.sendall(b't' * tcp_bytes); c.shutdown(socket.SHUT_WR)
-got = 0
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    got += len(d)
-end = lambda x: {'laddr': x.getsockname()[0], 'lport': x.getsockname()[1], 'raddr': x.getpeername()[0], 'rport': x.getpeername()[1]}
-client, server = end(c), end(s)
-s.close(); c.close()
+got = read_to_end(s)
+c.close()
 print(json.dumps({'client': client, 'server': server, 'tcpBytes': got, 'udpBytes': udp, 'unixBytes': ux}))
 `;
 
