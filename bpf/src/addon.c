@@ -236,16 +236,18 @@ static int choose_programs(napi_env env, struct probe *p, const struct btf *btf)
 		bpf_program__set_autoload(prog, false);
 
 #define USE(prog_) (p->progs[p->nprogs++] = s->progs.prog_)
+	/* the tracing probes' count of thread exits goes first: their counting relies on it from the first event */
+	if (p->kind != KIND_KPROBE) {
+		if (!btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF))
+			return throw_error(env, "find tracepoint sched:sched_process_exit", ENOENT), -1;
+		USE(thread_exit);
+	}
 	switch (p->kind) {
 	case KIND_TRACEPOINT:
 		if (!btf_has(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF))
 			return throw_error(env, "find tracepoint sock:sock_send_length", ENOENT), -1;
 		if (!btf_has(btf, "btf_trace_tcp_destroy_sock", BTF_KIND_TYPEDEF))
 			return throw_error(env, "find tracepoint tcp:tcp_destroy_sock", ENOENT), -1;
-		if (!btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF))
-			return throw_error(env, "find tracepoint sched:sched_process_exit", ENOENT), -1;
-		/* the thread-exit count first: the counting programs rely on it from their first event */
-		USE(thread_exit);
 		USE(tp_send);
 		USE(tp_recv);
 		USE(tp_destroy);
@@ -257,9 +259,6 @@ static int choose_programs(napi_env env, struct probe *p, const struct btf *btf)
 			return throw_error(env, "find kernel function tcp_recvmsg", ENOENT), -1;
 		sendpage = btf_has(btf, "tcp_sendpage", BTF_KIND_FUNC);
 		if (p->kind == KIND_FENTRY) {
-			if (!btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF))
-				return throw_error(env, "find tracepoint sched:sched_process_exit", ENOENT), -1;
-			USE(thread_exit);
 			USE(fexit_sendmsg);
 			if (sendpage)
 				USE(fexit_sendpage);
