@@ -110,25 +110,34 @@ export class FlowCounters {
   /** Every key some slot holds (or held during the current read), by flowKeyString. */
   private readonly known = new Map<string, KnownFlow>();
   private readonly keyReader = new KeyReader();
+  /** Where a read gathers its flows before they are copied out; emptied after each read. */
+  private readonly gathered: KnownFlow[] = [];
   private reads = 0;
   private lostEvents = 0;
   private lostRx = 0;
   private lostTx = 0;
   private missedCalls = 0;
 
+  /** Makes room for `slot` in the per-slot arrays. Called for every slot of every read: the check is kept apart
+   * from the growth, whose closures would otherwise cost an allocation per call. */
   private reserve(slot: number): void {
-    if (slot < this.gen.length) return;
+    if (slot >= this.gen.length) this.grow(slot);
+  }
+
+  private grow(slot: number): void {
     let size = Math.max(1024, this.gen.length);
     while (size <= slot) size *= 2;
-    const grow = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
-      const next = make(size);
-      next.set(old);
-      return next;
-    };
-    this.gen = grow(this.gen, (n) => new Uint32Array(n));
-    this.rx = grow(this.rx, (n) => new Float64Array(n));
-    this.tx = grow(this.tx, (n) => new Float64Array(n));
+    const gen = new Uint32Array(size);
+    const rx = new Float64Array(size);
+    const tx = new Float64Array(size);
+    gen.set(this.gen);
+    rx.set(this.rx);
+    tx.set(this.tx);
+    this.gen = gen;
+    this.rx = rx;
+    this.tx = tx;
   }
+
 
   /**
    * @param missedCalls calls the kernel ran without their return probe, cumulative since attach
@@ -144,8 +153,10 @@ export class FlowCounters {
     }
 
     const read = ++this.reads;
-    const flows: KnownFlow[] = [];
-    const ids: string[] = [];
+    // The flows are gathered in an array kept from read to read and copied out at their exact number at the end:
+    // an array grown by push from empty, twice a read, was most of the garbage a recorder made.
+    const gathered = this.gathered;
+    let n = 0;
     const rxs = new Float64Array(count);
     const txs = new Float64Array(count);
     const released: KnownFlow[] = [];
@@ -183,11 +194,10 @@ export class FlowCounters {
         txs[known!.index] += txDelta;
       } else {
         known!.read = read;
-        known!.index = flows.length;
-        rxs[flows.length] = rxDelta;
-        txs[flows.length] = txDelta;
-        flows.push(known!);
-        ids.push(known!.id);
+        known!.index = n;
+        rxs[n] = rxDelta;
+        txs[n] = txDelta;
+        gathered[n++] = known!;
       }
     }
     // Forgotten only now, so that a key released and taken again within one read stays one flow.
@@ -205,7 +215,10 @@ export class FlowCounters {
     this.lostRx = lostRx;
     this.lostTx = lostTx;
     this.missedCalls = Math.max(this.missedCalls, missedCalls);
-    const columns: FlowColumns = { count: flows.length, flows, ids, rx: rxs, tx: txs };
+    const flows = gathered.slice(0, n);
+    gathered.fill(undefined as unknown as KnownFlow, 0, n);
+    const ids = flows.map((k) => k.id);
+    const columns: FlowColumns = { count: n, flows, ids, rx: rxs, tx: txs };
     let deltas: FlowDelta[] | undefined;
     return {
       lost,
