@@ -316,7 +316,9 @@ export class CaptureWriter {
     const order = inOrder ? rows.id.subarray(0, n) : rows.id.slice(0, n).sort();
     const base = seq * PACKED_FLOWS;
     let packed = 0;
-    for (const id of order) {
+    // an index loop: for...of over a typed array made an iterator result per row
+    for (let i = 0; i < order.length; i++) {
+      const id = order[i];
       const row = this.rowOf[id];
       if (id < PACKED_FLOWS) {
         rows.packed[packed++] = base + id;
