@@ -138,7 +138,6 @@ export class FlowCounters {
     this.tx = tx;
   }
 
-
   /**
    * @param missedCalls calls the kernel ran without their return probe, cumulative since attach
    *   (the kprobe probe's kretprobe misses; 0 for the other probes): lost events of unknown bytes.
