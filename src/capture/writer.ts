@@ -14,20 +14,25 @@ export interface FrameInput {
   lost: Lost;
 }
 
+/** A flow key with its flowKeyString, worked out once. */
+export interface KeyedFlow extends FlowKey {
+  id: string;
+}
+
 /**
- * One frame's flows as columns: flow i is flows[i], its flowKeyString ids[i], its bytes rx[i] and tx[i]. The
- * recorder's drain produces this directly, so a frame costs no object per flow.
+ * One frame's flows as columns: flow i is flows[i], its bytes rx[i] and tx[i]. The recorder's drain produces
+ * this directly, its flows the same objects (and key strings) from frame to frame, so a frame costs no object
+ * per flow.
  */
 export interface FlowColumns {
   count: number;
-  flows: readonly FlowKey[];
-  ids: readonly string[];
+  flows: readonly KeyedFlow[];
   rx: ArrayLike<number>;
   tx: ArrayLike<number>;
 }
 
 function toColumns(flows: readonly FlowBytes[]): FlowColumns {
-  return { count: flows.length, flows, ids: flows.map(flowKeyString), rx: flows.map((f) => f.rxBytes), tx: flows.map((f) => f.txBytes) };
+  return { count: flows.length, flows: flows.map((f) => ({ ...f, id: flowKeyString(f) })), rx: flows.map((f) => f.rxBytes), tx: flows.map((f) => f.txBytes) };
 }
 
 export interface CreateOptions {
@@ -284,14 +289,14 @@ export class CaptureWriter {
       const rxBytes = flows.rx[i];
       const txBytes = flows.tx[i];
       if (rxBytes === 0 && txBytes === 0) continue;
-      const key = flows.ids[i];
+      const f = flows.flows[i];
+      const key = f.id;
       let id = this.flowIds.get(key);
       if (id === undefined) {
         if (nextId === 0) nextId = Number(this.maxFlowId.get()) + 1;
         id = nextId++;
         this.flowIds.set(key, id);
         this.addedFlows.push(key);
-        const f = flows.flows[i];
         added.push(id, f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport);
       }
       if (id >= this.seenIn.length) this.grow(id);

@@ -2,7 +2,7 @@
 // Pure: takes the addon's snapshot bytes, keeps the previous counts, returns plain data.
 import { formatAddress } from '../capture/address';
 import { flowKeyString, type Family, type FlowKey } from '../capture/types';
-import type { FlowColumns } from '../capture/writer';
+import type { FlowColumns, KeyedFlow } from '../capture/writer';
 
 /** Bytes one flow moved since the previous drain. */
 export interface FlowDelta extends FlowKey {
@@ -83,10 +83,8 @@ class KeyReader {
   }
 }
 
-/** A distinct flow key, shared by every slot that holds it. */
-interface KnownFlow extends FlowKey {
-  /** flowKeyString of the key. */
-  id: string;
+/** A distinct flow key (with its flowKeyString), shared by every slot that holds it. */
+interface KnownFlow extends KeyedFlow {
   /** Slots holding it now. */
   slots: number;
   /** The read that last reported it, and where in that read's flows. */
@@ -216,8 +214,7 @@ export class FlowCounters {
     this.missedCalls = Math.max(this.missedCalls, missedCalls);
     const flows = gathered.slice(0, n);
     gathered.fill(undefined as unknown as KnownFlow, 0, n);
-    const ids = flows.map((k) => k.id);
-    const columns: FlowColumns = { count: n, flows, ids, rx: rxs, tx: txs };
+    const columns: FlowColumns = { count: n, flows, rx: rxs, tx: txs };
     let deltas: FlowDelta[] | undefined;
     return {
       lost,
