@@ -106,12 +106,18 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     cleanup.push(enableStats());
     const bin = buildLoader(dir, log);
 
+    // A recorder, then connections carrying the load while it records; both stopped by the cleanup if a step fails.
+    const recording = async (file: string, connections: number) => {
+      const recorder = await Recorder.start(file, dir);
+      cleanup.push(() => recorder.kill());
+      const load = await Load.start(bin, connections);
+      cleanup.push(() => load.stop());
+      load.pump(RATE);
+      return { recorder, load };
+    };
+
     log('R1: tcptop record, 10 connections pumped');
-    const r1 = await Recorder.start(path.join(dir, 'r1.db'), dir);
-    cleanup.push(() => r1.kill());
-    const hot = await Load.start(bin, 10);
-    cleanup.push(() => hot.stop());
-    hot.pump(RATE);
+    const { recorder: r1, load: hot } = await recording(path.join(dir, 'r1.db'), 10);
     await sleep(3000);
 
     // A: 10 connections
@@ -179,58 +185,43 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
       log(`  with ${grouped(perSecond)} threads/s exiting: send ${ns(s.cost.send)}, recv ${ns(s.cost.recv)}, ${exitRate}`);
     }
 
-    // B, B': 1,000 more connections, idle then carrying the load
-    {
-      const more = await Load.start(bin, 1000);
+    // B, C: n more connections each move bytes once, so their flows hold slots in the table while the load stays
+    // on the 10 (T2); then the load moves onto them, every event on another socket (T2 info). They keep running.
+    const moreConnections = async (n: number, label: string, settleMs: number) => {
+      const more = await Load.start(bin, n);
+      cleanup.push(() => more.stop());
       await more.touch();
-      await sleep(2000);
-      const b = await measure(r1, 10_000);
-      rows.push(...flatRows('1,000 more connections in the table', base, b.cost));
+      await sleep(settleMs);
+      const flat = await measure(r1, 10_000);
+      rows.push(...flatRows(`${label} more connections in the table`, base, flat.cost));
       hot.pump(0);
       more.pump(RATE);
-      await sleep(2000);
+      await sleep(settleMs);
+      const from = monoUs();
       const spread = await measure(r1, 8000);
-      rows.push(...spreadRows('1,000 connections', base, spread.cost));
-      await more.stop();
-      hot.pump(RATE);
-      log(`  1,000: send ${ns(b.cost.send)}, recv ${ns(b.cost.recv)}; spread: send ${ns(spread.cost.send)}, recv ${ns(spread.cost.recv)}`);
-    }
+      const window = [from, monoUs()];
+      rows.push(...spreadRows(`${label} connections`, base, spread.cost));
+      log(`  ${label}: send ${ns(flat.cost.send)}, recv ${ns(flat.cost.recv)}; spread: send ${ns(spread.cost.send)}, recv ${ns(spread.cost.recv)}`);
+      return { more, window };
+    };
 
-    // C, C': 50,000 connections
-    let wide: IntervalTiming[] = [];
-    let wideWindow = [0, 0];
-    {
-      log('  opening 50,000 connections');
-      const many = await Load.start(bin, 50_000);
-      cleanup.push(() => many.stop());
-      await many.touch();
-      await sleep(3000);
-      const c = await measure(r1, 10_000);
-      rows.push(...flatRows('50,000 more connections in the table', base, c.cost));
-      hot.pump(0);
-      many.pump(RATE);
-      await sleep(3000);
-      wideWindow = [monoUs(), 0];
-      const spread = await measure(r1, 8000);
-      wideWindow[1] = monoUs();
-      rows.push(...spreadRows('50,000 connections', base, spread.cost));
-      log(`  50,000: send ${ns(c.cost.send)}, recv ${ns(c.cost.recv)}; spread: send ${ns(spread.cost.send)}, recv ${ns(spread.cost.recv)}`);
-      const end = r1.memory();
-      rows.push({ target: 'T4 info', what: 'recorder memory after 100,000 flows', figure: `peak ${end.peakMb.toFixed(0)} MB (now ${end.rssMb.toFixed(0)} MB)`, goal: 'none', result: 'info' });
-      await many.stop();
-    }
+    const b = await moreConnections(1000, '1,000', 2000);
+    await b.more.stop();
+    hot.pump(RATE);
+
+    log('  opening 50,000 connections');
+    const c = await moreConnections(50_000, '50,000', 3000);
+    const end = r1.memory();
+    rows.push({ target: 'T4 info', what: 'recorder memory after 100,000 flows', figure: `peak ${end.peakMb.toFixed(0)} MB (now ${end.rssMb.toFixed(0)} MB)`, goal: 'none', result: 'info' });
+    await c.more.stop();
     await hot.stop();
     const r1Timings = await r1.stop();
-    wide = r1Timings.filter((t) => t.atUs >= wideWindow[0] && t.atUs <= wideWindow[1]);
+    const wide = r1Timings.filter((t) => t.atUs >= c.window[0] && t.atUs <= c.window[1]);
 
     // R2: 5,000 connections, every one moving bytes in every interval
     log('R2: tcptop record, 5,000 connections all active');
     const file = path.join(dir, 'real.db');
-    const r2 = await Recorder.start(file, dir);
-    cleanup.push(() => r2.kill());
-    const all = await Load.start(bin, 5000);
-    cleanup.push(() => all.stop());
-    all.pump(RATE);
+    const { recorder: r2, load: all } = await recording(file, 5000);
     await sleep(31_000);
     const r2Memory = r2.memory();
     const closing = monoUs();
