@@ -1,6 +1,8 @@
 // Runs the tcptop command line as a user would, in a child process.
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { CLI, ROOT } from './paths';
+import type { Peer } from './traffic';
 
 export interface Run {
   status: number | null;
@@ -30,4 +32,19 @@ export function oneLine(r: Run): string {
   if (lines.length !== 1) throw new Error(`expected one line on stderr, got ${lines.length}:\n${r.stderr}`);
   if (/\n\s+at /.test(r.stderr)) throw new Error(`stack trace on stderr:\n${r.stderr}`);
   return lines[0];
+}
+
+/**
+ * Waits for `child` (a recorder or the live tool) while `peer` moves its bytes: the peer starts once the child
+ * has had 300 ms to attach its probe. Returns the child's stdout and exit code, and the peer's report.
+ */
+export async function whilePeerRuns<T>(child: ChildProcess, peer: Peer<T>): Promise<{ out: string; code: number | null; report: T }> {
+  const exited = once(child, 'exit');
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => setTimeout(r, 300));
+  peer.go();
+  const report = await peer.result;
+  const [code] = (await exited) as [number | null];
+  return { out, code, report };
 }

@@ -1,12 +1,11 @@
 // The classic live tool: `tcptop [options] [interval] [count]`. Kernel tests: they skip where BPF cannot
 // run, never with CI=true.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CLEAR_SCREEN } from '../../src/view/classic';
-import { oneLine, tcptop, tcptopAsync } from '../helpers/cli';
+import { oneLine, tcptop, tcptopAsync, whilePeerRuns } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
 import { streamingPeer } from '../helpers/traffic';
@@ -14,14 +13,7 @@ import { parseViews } from '../helpers/views';
 
 test('tcptop -C -p PID interval count: the classic view of that process, count times, KB adding up to its bytes', kernel, async () => {
   const peer = streamingPeer('live-peer', 1_200, 4_096);
-  const child = tcptopAsync(['-C', '-p', String(peer.pid), '0.5', '4']);
-  const exited = once(child, 'exit');
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  await new Promise((r) => setTimeout(r, 300));
-  peer.go();
-  const report = await peer.result;
-  const [code] = await exited;
+  const { out, code, report } = await whilePeerRuns(tcptopAsync(['-C', '-p', String(peer.pid), '0.5', '4']), peer);
   assert.equal(code, 0);
   assert.ok(out.startsWith('Tracing... Output every 0.5 secs. Hit Ctrl-C to end\n'), out.slice(0, 80));
   const views = parseViews(out);
