@@ -125,6 +125,15 @@ export class CaptureWriter {
   private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
   private readonly writeFrame: (frame: FrameInput, flows: FlowColumns) => number;
+  /**
+   * The last frame and flows appended, held only so that objects of their shapes stay alive from one frame to
+   * the next. The compiled row loop checks those shapes (V8 maps); a map that no live object has is freed by a
+   * full collection, which throws away the code that checks it. A recorder's frames are garbage by the time V8
+   * collects between intervals, so a memory-reducing collection a few seconds into a recording dropped the
+   * compiled loop, and the next frames of 10,000 flows ran unoptimized: 15 to 25 ms instead of 5 (see
+   * docs/performance.md).
+   */
+  private readonly lastAppended: [FrameInput | null, FlowColumns | null] = [null, null];
 
   private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
   private readonly bulk: boolean;
@@ -191,9 +200,12 @@ export class CaptureWriter {
 
   /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
   append(frame: FrameInput, flows: readonly FlowBytes[] | FlowColumns): number {
+    const columns = Array.isArray(flows) ? toColumns(flows as readonly FlowBytes[]) : (flows as FlowColumns);
+    this.lastAppended[0] = frame;
+    this.lastAppended[1] = columns;
     let seq: number;
     try {
-      seq = this.writeFrame(frame, Array.isArray(flows) ? toColumns(flows as readonly FlowBytes[]) : (flows as FlowColumns));
+      seq = this.writeFrame(frame, columns);
     } catch (err) {
       // The transaction was rolled back: so were the flows it added, which the id cache must forget.
       for (const key of this.addedFlows) this.flowIds.delete(key);
