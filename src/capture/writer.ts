@@ -130,7 +130,7 @@ export class CaptureWriter {
    * the next. The compiled row loop checks those shapes (V8 maps); a map that no live object has is freed by a
    * full collection, which throws away the code that checks it. A recorder's frames are garbage by the time V8
    * collects between intervals, so a memory-reducing collection a few seconds into a recording dropped the
-   * compiled loop, and the next frames of 10,000 flows ran unoptimized: 15 to 25 ms instead of 5 (see
+   * compiled loop, and the next frames of 10,000 flows ran unoptimized: 15 to 35 ms instead of 5 (see
    * docs/performance.md).
    */
   private readonly lastAppended: [FrameInput | null, FlowColumns | null] = [null, null];
