@@ -22,6 +22,9 @@ export const MIN_RATE = 100_000;
 export const T1_MAX_NS = 110;
 export const T2_SPREAD = 0.15;
 export const T3_RATIO = 0.3;
+/** T3 is measured in this many windows of T3_WINDOW_MS, one after another, and judged on the median. */
+const T3_WINDOWS = 5;
+const T3_WINDOW_MS = 4000;
 export const T4_CPU_PERCENT = 2;
 export const T4_RSS_MB = 100;
 export const T5_MAX_MS = 20;
@@ -141,23 +144,29 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     );
     log(`  send ${ns(base.send)}, recv ${ns(base.recv)}, ${grouped(base.rate)} events/s; CPU ${(procPct + progPct).toFixed(2)}%, peak RSS ${mem.peakMb.toFixed(0)} MB`);
 
-    // T3: the bpftrace one-liner on the same events
+    // T3: the bpftrace one-liner on the same events, in T3_WINDOWS windows. The row is judged on the median window,
+    // so a few seconds of interference from elsewhere on the machine do not decide it, and shows all the ratios' range.
     const t3: Row[] = [];
     try {
       const bt = await Bpftrace.start(log);
-      let s: Awaited<ReturnType<typeof measure>>;
+      const windows: Awaited<ReturnType<typeof measure>>[] = [];
       try {
         await sleep(2000);
-        s = await measure(r1, 20_000, [bt.pid]);
+        for (let i = 0; i < T3_WINDOWS; i++) windows.push(await measure(r1, T3_WINDOW_MS, [bt.pid]));
       } finally {
         await bt.stop();
       }
       for (const dir of ['send', 'recv'] as const) {
-        const theirs = s.all.get(dir === 'send' ? bt.send : bt.recv)!;
-        const ratio = s.cost[dir].nsPerEvent / theirs.nsPerEvent;
-        t3.push({ target: 'T3', what: `${dir}, tcptop / bpftrace, side by side`, rate: s.cost.rate,
-          figure: `${s.cost[dir].nsPerEvent.toFixed(1)} / ${theirs.nsPerEvent.toFixed(1)} ns = ${ratio.toFixed(2)}x${loadOk(s.cost.rate)}`,
-          goal: `<= ${T3_RATIO}x`, result: check(ratio <= T3_RATIO && s.cost.rate >= MIN_RATE) });
+        const each = windows.map((s) => {
+          const theirs = s.all.get(dir === 'send' ? bt.send : bt.recv)!;
+          return { ours: s.cost[dir].nsPerEvent, theirs: theirs.nsPerEvent, ratio: s.cost[dir].nsPerEvent / theirs.nsPerEvent, rate: s.cost.rate };
+        });
+        const mid = [...each].sort((a, b) => a.ratio - b.ratio)[Math.floor(each.length / 2)];
+        const rate = Math.min(...each.map((w) => w.rate));
+        const range = `${Math.min(...each.map((w) => w.ratio)).toFixed(3)} to ${Math.max(...each.map((w) => w.ratio)).toFixed(3)}`;
+        t3.push({ target: 'T3', what: `${dir}, tcptop / bpftrace, side by side`, rate,
+          figure: `${mid.ours.toFixed(1)} / ${mid.theirs.toFixed(1)} ns = ${mid.ratio.toFixed(3)}x (median of ${each.length} windows of ${T3_WINDOW_MS / 1000} s; all ${range})${loadOk(rate)}`,
+          goal: `<= ${T3_RATIO}x`, result: check(mid.ratio <= T3_RATIO && rate >= MIN_RATE) });
       }
       log(`  with bpftrace: ${t3.map((r) => r.figure).join('; ')}`);
     } catch (err) {
