@@ -25,10 +25,16 @@ const volatile bool filter_cgroup = false;
 __u64 lost_events = 0;
 __u64 lost_rx_bytes = 0;
 __u64 lost_tx_bytes = 0;
-/* Slots below this were handed out at least once; freed ones come back through free_slots. */
+/* Slots below this were handed out at least once; freed ones come back through free_ring (and
+ * free_slots). */
 __u64 next_slot = 0;
+/* The ring of freed slots: userspace writes free_ring[free_tail % max_slots] and then moves free_tail;
+ * programs take the slot at free_head and move it with compare-and-swap. Each in a cache line of its
+ * own, as is caller_exits, which every event reads: taking and freeing slots does not evict it. */
+__u64 free_head __attribute__((aligned(64))) = 0;
+__u64 free_tail __attribute__((aligned(64))) = 0;
 /* Exits of threads that were noted as a socket's last caller (see remember_caller). */
-__u64 caller_exits = 0;
+__u64 caller_exits __attribute__((aligned(64))) = 0;
 
 /* The flow table; userspace mmaps it and reads it in one copy. */
 struct {
@@ -39,7 +45,18 @@ struct {
 	__type(value, struct tcptop_flow_slot);
 } flows SEC(".maps");
 
-/* Slots userspace has read for the last time after their socket closed. */
+/* Slots userspace has read for the last time after their socket closed, in mapped memory, so that
+ * handing back the slots of thousands of closed connections costs a store each, not a system call.
+ * A slot is in the ring at most once, so it never holds more than max_slots. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64); /* a slot number; an array's elements are 8-byte aligned, so mapped they are u64s */
+} free_ring SEC(".maps");
+
+/* Slots a program took and then did not need: it lost the race to claim a socket's entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
@@ -120,13 +137,42 @@ static __always_inline bool wanted(struct sock *sk, bool btf_sk)
 	return true;
 }
 
-/* Take a slot (recycled first, else fresh) and write the flow's identity; it stays FREE until claimed. */
+/* The slot at the ring's head, if any. The head is read before the tail, and the tail before the
+ * slot (x86 keeps loads in order), so the slot read was written before the tail passed it. A slot
+ * read at a head another program has taken since is dropped by the failed compare-and-swap; the
+ * head only grows, so an old value cannot match again. Each failure is another program's success,
+ * so a few tries are enough; after them the caller takes a fresh slot. */
+static __always_inline bool take_freed(__u32 *slot)
+{
+	__u64 head, tail;
+	__u64 *ring;
+	__u32 pos;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		head = *(volatile __u64 *)&free_head;
+		asm volatile("" ::: "memory");
+		tail = *(volatile __u64 *)&free_tail;
+		if (head >= tail)
+			return false;
+		pos = head % max_slots;
+		ring = bpf_map_lookup_elem(&free_ring, &pos);
+		if (!ring)
+			return false;
+		*slot = *(volatile __u64 *)ring;
+		if (__sync_val_compare_and_swap(&free_head, head, head + 1) == head)
+			return true;
+	}
+	return false;
+}
+
+/* Take a slot (freed first, else fresh) and write the flow's identity; it stays FREE until claimed. */
 static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32 tgid, __u32 *slot)
 {
 	struct tcptop_flow_slot *f;
 	__u32 idx;
 
-	if (bpf_map_pop_elem(&free_slots, &idx) != 0) {
+	if (!take_freed(&idx) && bpf_map_pop_elem(&free_slots, &idx) != 0) {
 		if (next_slot >= max_slots)
 			return NULL;
 		idx = __sync_fetch_and_add(&next_slot, 1);

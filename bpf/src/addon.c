@@ -51,6 +51,8 @@ struct probe {
 	__u32 max_slots;
 	struct tcptop_flow_slot *table; /* the flows map, mmapped */
 	size_t table_len;
+	__u64 *ring; /* the free_ring map, mmapped */
+	size_t ring_len;
 	int cgroup_fd;
 };
 
@@ -180,6 +182,10 @@ static void probe_close(struct probe *p)
 		munmap(p->table, p->table_len);
 		p->table = NULL;
 	}
+	if (p->ring) {
+		munmap(p->ring, p->ring_len);
+		p->ring = NULL;
+	}
 	if (p->cgroup_fd >= 0) {
 		close(p->cgroup_fd);
 		p->cgroup_fd = -1;
@@ -300,6 +306,7 @@ static int size_maps(struct probe *p)
 
 	/* maps another probe kind needs are shrunk to one entry rather than left unused at full size */
 	if ((err = bpf_map__set_max_entries(s->maps.flows, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.free_ring, p->max_slots)) ||
 	    (err = bpf_map__set_max_entries(s->maps.free_slots, p->max_slots)) ||
 	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
@@ -307,6 +314,14 @@ static int size_maps(struct probe *p)
 	    (err = bpf_map__set_max_entries(s->maps.callers, kprobe ? 1 : 65536)))
 		return err;
 	return 0;
+}
+
+/* A mapped map's length: its size rounded up to whole pages. */
+static size_t page_round(size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + page - 1) / page * page;
 }
 
 static bool get_string(napi_env env, napi_value v, char *buf, size_t len)
@@ -410,13 +425,20 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		}
 	}
 
-	p->table_len = (size_t)max_slots * sizeof(struct tcptop_flow_slot);
-	p->table_len = (p->table_len + 4095) & ~(size_t)4095;
+	p->table_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_slot));
 	p->table = mmap(NULL, p->table_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			bpf_map__fd(p->skel->maps.flows), 0);
 	if (p->table == MAP_FAILED) {
 		p->table = NULL;
 		throw_error(env, "map flow table", errno);
+		goto fail_thrown;
+	}
+	p->ring_len = page_round((size_t)max_slots * sizeof(__u64));
+	p->ring = mmap(NULL, p->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(p->skel->maps.free_ring), 0);
+	if (p->ring == MAP_FAILED) {
+		p->ring = NULL;
+		throw_error(env, "map free slot ring", errno);
 		goto fail_thrown;
 	}
 
@@ -606,7 +628,7 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 	size_t argc = 2, used = 0, capacity = 0, given = 0, need;
 	bool reuse = false;
 	struct probe *p;
-	__u64 hwm;
+	__u64 hwm, head, tail;
 	__u32 i, end;
 	void *data;
 	int free_fd;
@@ -635,6 +657,10 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 	hdr = data;
 	rec = (struct tcptop_snapshot_record *)(hdr + 1);
 	free_fd = bpf_map__fd(p->skel->maps.free_slots);
+	/* only this function moves the tail; the head, which programs move, only grows, so a ring that
+	 * looks full here is not (a slot is in it at most once: it cannot be) */
+	tail = p->skel->bss->free_tail;
+	head = __atomic_load_n(&p->skel->bss->free_head, __ATOMIC_ACQUIRE);
 
 	/* slots that turned active since counting wait for the next read: their counts are cumulative */
 	for (i = 0; i < end && used < capacity; i++) {
@@ -651,13 +677,18 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 		rec->flow.rx_bytes = __atomic_load_n(&f->rx_bytes, __ATOMIC_RELAXED);
 		rec->flow.tx_bytes = __atomic_load_n(&f->tx_bytes, __ATOMIC_RELAXED);
 		if (state == TCPTOP_SLOT_CLOSED) {
-			/* free before handing back, so the kernel never sees a queued slot still CLOSED */
+			/* free before handing back, so the kernel never takes a slot still CLOSED */
 			__atomic_store_n(&f->state, TCPTOP_SLOT_FREE, __ATOMIC_RELEASE);
-			bpf_map_update_elem(free_fd, NULL, &i, BPF_ANY);
+			if (tail - head < p->max_slots)
+				p->ring[tail++ % p->max_slots] = i;
+			else
+				bpf_map_update_elem(free_fd, NULL, &i, BPF_ANY);
 		}
 		rec++;
 		used++;
 	}
+	/* the slots written above become visible to the programs with the tail */
+	__atomic_store_n(&p->skel->bss->free_tail, tail, __ATOMIC_RELEASE);
 	hdr->lost_events = __atomic_load_n(&p->skel->bss->lost_events, __ATOMIC_RELAXED);
 	hdr->lost_rx_bytes = __atomic_load_n(&p->skel->bss->lost_rx_bytes, __ATOMIC_RELAXED);
 	hdr->lost_tx_bytes = __atomic_load_n(&p->skel->bss->lost_tx_bytes, __ATOMIC_RELAXED);

@@ -431,6 +431,82 @@ export function mixedSocketsPeer(comm: string, tcpBytes: number): Peer<MixedRepo
   return startPeer<MixedReport>(python3(), comm, ['-c', PY_MIXED, String(tcpBytes)]);
 }
 
+/** One connection of the churning peer: its client's and server's ports, and the bytes each way. */
+export interface ChurnConnection {
+  cport: number;
+  sport: number;
+  up: number;
+  down: number;
+}
+
+// Waits for "go"; then, in ROUNDS rounds, THREADS threads each open EACH loopback connections of their
+// own one after another, move a known number of bytes both ways on each and close it, so that new
+// sockets on several CPUs at once take flow slots while old ones free theirs. After each round it
+// prints "round" and waits for a line on stdin before the next, so a reader can keep up.
+const PY_CHURN = `
+import json, socket, sys, threading
+${PY_COMMON}threads, rounds, each = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+out = []
+def read_all(s):
+    n = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return n
+        n += len(d)
+def work(t, r):
+    l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)
+    mine = []
+    for i in range(each):
+        up, down = 1000 + (i * 37 + t * 11 + r * 5) % 5000, 1 + (i + r) % 50
+        c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+        c.sendall(b'c' * up); c.shutdown(socket.SHUT_WR)
+        got = read_all(s)
+        s.sendall(b's' * down); s.close()
+        mine.append({'cport': c.getsockname()[1], 'sport': l.getsockname()[1], 'up': got, 'down': read_to_end(c)})
+    l.close()
+    out.extend(mine)
+for r in range(rounds):
+    sys.stdin.readline()
+    ts = [threading.Thread(target=work, args=(t, r)) for t in range(threads)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    print('round', flush=True)
+print(json.dumps(out))
+`;
+
+/** A python child whose threads open, use and close loopback connections in parallel, a round at a time. */
+export interface ChurningPeer {
+  pid: number;
+  /** Runs the next round and resolves when it is done. */
+  round(): Promise<void>;
+  /** Every connection of every round, once the last round is done. */
+  result: Promise<ChurnConnection[]>;
+}
+
+export function churningPeer(comm: string, threads: number, rounds: number, each: number): ChurningPeer {
+  const peer = startPeer<ChurnConnection[]>(python3(), comm, ['-c', PY_CHURN, String(threads), String(rounds), String(each)]);
+  let pending: (() => void) | undefined;
+  let lines = '';
+  peer.child.stdout!.on('data', (d: Buffer) => {
+    lines += d.toString();
+    for (let i = lines.indexOf('\n'); i >= 0; i = lines.indexOf('\n')) {
+      if (lines.slice(0, i) === 'round') pending?.();
+      lines = lines.slice(i + 1);
+    }
+  });
+  return {
+    pid: peer.pid,
+    result: peer.result,
+    round: () =>
+      new Promise<void>((resolve, reject) => {
+        pending = resolve;
+        peer.result.catch(reject);
+        peer.child.stdin!.write('go\n');
+      }),
+  };
+}
+
 /** A python child whose socket is shared with a forked child of its own: both send on it. */
 export function forkingClient(comm: string, host: string, port: number, childBytes: number, parentBytes: number): Peer<ForkReport> {
   return startPeer<ForkReport>(python3(), comm, ['-c', PY_FORK, host, String(port), String(childBytes), String(parentBytes)]);
