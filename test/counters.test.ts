@@ -80,6 +80,22 @@ test('slots with the same flow key add up to one flow', () => {
   assert.deepEqual(d.flows.map(bytes), [[9, 11, 22]]);
 });
 
+test('a flow ends when no slot holds its key any more, and only then', () => {
+  const c = new FlowCounters();
+  const ended = (d: ReturnType<FlowCounters['apply']>) => (d.columns?.ended ?? []).map((id) => Number(id.split('\0')[4]));
+  // two sockets with one key (ports 9) and one of their own
+  assert.deepEqual(ended(c.apply(snapshot([{ slot: 0, rx: 1, tx: 1, lport: 9 }, { slot: 1, rx: 1, tx: 1, lport: 9 }, { slot: 2, rx: 5, tx: 5 }]))), []);
+  // one of the two closes: the key still has a socket
+  assert.deepEqual(ended(c.apply(snapshot([{ slot: 0, rx: 2, tx: 1, lport: 9, closed: true }, { slot: 1, rx: 1, tx: 1, lport: 9 }, { slot: 2, rx: 5, tx: 5 }]))), []);
+  // the other closes, and so does slot 2 with no new bytes: both keys end
+  assert.deepEqual(ended(c.apply(snapshot([{ slot: 1, rx: 1, tx: 3, lport: 9, closed: true }, { slot: 2, rx: 5, tx: 5, closed: true }]))).sort((a, b) => a - b), [9, 1002]);
+  // a key that closes and is taken again by a new socket in the same read goes on: not ended
+  c.apply(snapshot([{ slot: 4, rx: 1, tx: 0, lport: 7 }]));
+  const d = c.apply(snapshot([{ slot: 4, rx: 3, tx: 0, lport: 7, closed: true }, { slot: 5, rx: 4, tx: 0, lport: 7 }]));
+  assert.deepEqual(ended(d), []);
+  assert.deepEqual(d.flows.map(bytes), [[7, 6, 0]]);
+});
+
 test('lost counts are deltas too', () => {
   const c = new FlowCounters();
   assert.deepEqual(c.apply(snapshot([], [2, 100, 50])).lost, { events: 2, rxBytes: 100, txBytes: 50 });

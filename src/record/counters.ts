@@ -29,6 +29,8 @@ export interface Drain {
 export const HEADER_SIZE = 32;
 export const RECORD_SIZE = 96;
 const SLOT_CLOSED = 2;
+/** A read in which no flow ended: most of them. */
+const NONE_ENDED: readonly string[] = [];
 
 /** A u64 as a number: exact below 2^53, which byte counters do not reach. */
 function u64(view: DataView, offset: number): number {
@@ -198,7 +200,14 @@ export class FlowCounters {
       }
     }
     // Forgotten only now, so that a key released and taken again within one read stays one flow.
-    for (const k of released) if (k.slots === 0 && this.known.get(k.id) === k) this.known.delete(k.id);
+    let ended = NONE_ENDED;
+    for (const k of released) {
+      if (k.slots === 0 && this.known.get(k.id) === k) {
+        this.known.delete(k.id);
+        if (ended === NONE_ENDED) ended = [];
+        (ended as string[]).push(k.id);
+      }
+    }
 
     const lostEvents = u64(view, 0);
     const lostRx = u64(view, 8);
@@ -214,7 +223,7 @@ export class FlowCounters {
     this.missedCalls = Math.max(this.missedCalls, missedCalls);
     const flows = gathered.slice(0, n);
     gathered.fill(undefined as unknown as KnownFlow, 0, n);
-    const columns: FlowColumns = { count: n, flows, rx: rxs, tx: txs };
+    const columns: FlowColumns = { count: n, flows, rx: rxs, tx: txs, ended };
     let deltas: FlowDelta[] | undefined;
     return {
       lost,

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/capture/schema';
 import { CaptureReader } from '../../src/capture/reader';
-import { CaptureWriter, type FrameInput } from '../../src/capture/writer';
+import { CaptureWriter, rowsById, type FlowColumns, type FrameInput } from '../../src/capture/writer';
+import { flowKeyString, type FlowKey } from '../../src/capture/types';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { tempDir } from '../helpers/tmp';
@@ -133,4 +134,72 @@ test('flows past 2^20 go to the wide table and read back like the rest', (t) => 
   assert.deepEqual([r.totals(1, 2).rxBytes, r.totals(1, 2).txBytes], [41, 62]);
   assert.deepEqual([...r.sampleRows(1, 2)], [[1, 1, 1, 2], [2, 1, 10, 20], [2, 2 ** 20 + 6, 30, 40]]);
   r.close();
+});
+
+/** One frame's flows as the recorder's drain gives them: columns, and the keys of flows that ended. */
+function columns(flows: { key: FlowKey; rx: number; tx: number }[], ended: FlowKey[] = []): FlowColumns {
+  return {
+    count: flows.length,
+    flows: flows.map((f) => ({ ...f.key, id: flowKeyString(f.key) })),
+    rx: Float64Array.from(flows, (f) => f.rx),
+    tx: Float64Array.from(flows, (f) => f.tx),
+    ended: ended.map(flowKeyString),
+  };
+}
+
+test('an ended flow is forgotten after its last frame; its key seen again is a new flow with its own row', (t) => {
+  const file = path.join(tempDir(t), 'c.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER);
+  const other = { ...key, lport: 5001 };
+  w.append(frame(1), columns([{ key, rx: 10, tx: 20 }, { key: other, rx: 1, tx: 1 }]));
+  // the connection closes: its last bytes come in the frame that says it ended
+  w.append(frame(2), columns([{ key, rx: 5, tx: 6 }], [key]));
+  assert.deepEqual([w.flows, w.liveFlows], [2, 1]);
+  // the same ends again: a new connection
+  w.append(frame(3), columns([{ key, rx: 7, tx: 8 }, { key: other, rx: 2, tx: 2 }]));
+  assert.deepEqual([w.flows, w.liveFlows], [3, 2]);
+  w.close(true);
+  const db = new Database(file, { readonly: true });
+  assert.deepEqual(db.prepare('SELECT id, lport FROM flow ORDER BY id').raw().all(), [[1, 5000], [2, 5001], [3, 5000]]);
+  assert.deepEqual(db.prepare('SELECT frame, flow, rx_bytes, tx_bytes FROM sample ORDER BY frame, flow').raw().all(),
+    [[1, 1, 10, 20], [1, 2, 1, 1], [2, 1, 5, 6], [3, 2, 2, 2], [3, 3, 7, 8]]);
+  db.close();
+});
+
+test('the writer holds only the flows alive at once, however many came and went', (t) => {
+  const file = path.join(tempDir(t), 'c.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER);
+  // 200 frames of 100 new connections each, every one ending in the next frame
+  let previous: FlowKey[] = [];
+  for (let f = 1; f <= 200; f++) {
+    const keys = Array.from({ length: 100 }, (_, i): FlowKey => ({ ...key, lport: 1024 + ((f * 100 + i) % 60000), raddr: `10.0.${f % 256}.${i}` }));
+    w.append(frame(f), columns(keys.map((k) => ({ key: k, rx: f, tx: 3 })), previous));
+    assert.ok(w.liveFlows <= 100, `frame ${f}: ${w.liveFlows} flows held`);
+    previous = keys;
+  }
+  assert.equal(w.flows, 20_000);
+  w.close(true);
+  const db = new Database(file, { readonly: true });
+  assert.deepEqual(db.prepare('SELECT count(*), sum(rx_bytes), sum(tx_bytes) FROM sample').raw().get(),
+    [20_000, 100 * ((200 * 201) / 2), 3 * 20_000]);
+  db.close();
+});
+
+test('rows sort by flow id, packed into numbers or, past what a number holds, with a comparator', () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (const span of [1000, 2 ** 40]) {
+    const ids = new Float64Array(500);
+    const used = new Set<number>();
+    for (let i = 0; i < ids.length; i++) {
+      let id;
+      do id = 1 + Math.floor(rnd() * span);
+      while (used.has(id));
+      used.add(id);
+      ids[i] = id;
+    }
+    const order = Array.from(rowsById(ids, 400));
+    assert.deepEqual(order.map((r) => ids[r]), Array.from(ids.subarray(0, 400)).sort((a, b) => a - b), `ids up to ${span}`);
+    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 400 }, (_, i) => i));
+  }
 });

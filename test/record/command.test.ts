@@ -15,7 +15,7 @@ import { oneLine, tcptop, tcptopAsync, whilePeerRuns } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { CLI } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
-import { nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
+import { churningPeer, nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
 
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
@@ -163,6 +163,47 @@ test('record: a connection that lives inside one interval is in exactly one fram
   const c = flowIn(file, tr.client);
   assert.equal(c.frames.length, 1);
   assert.deepEqual([c.flow.txBytes, c.flow.rxBytes], [5_000, 6_000]);
+});
+
+test('record: connections coming and going, on two CPUs at once: exact bytes for every end of every one', kernel, async (t) => {
+  const file = path.join(tempDir(t), 'churn.db');
+  const rounds = 8;
+  const peer = churningPeer('rec-churn', 2, rounds, 60);
+  const rec = await record(['-o', file, '-i', '0.2', '-p', String(peer.pid)]);
+  for (let r = 0; r < rounds; r++) await peer.round();
+  const conns = await peer.result;
+  await new Promise((r) => setTimeout(r, 450)); // two more intervals: the last sockets' closing is read
+  assert.equal(await rec.stop(), 0, rec.stderr());
+
+  const expected = new Map<string, [number, number]>();
+  const add = (key: string, rx: number, tx: number) => {
+    const e = expected.get(key) ?? [0, 0];
+    expected.set(key, [e[0] + rx, e[1] + tx]);
+  };
+  for (const c of conns) {
+    add(`${c.cport}>${c.sport}`, c.down, c.up);
+    add(`${c.sport}>${c.cport}`, c.up, c.down);
+  }
+  const seen = new Map<string, [number, number]>();
+  const r = CaptureReader.open(file);
+  try {
+    const span = r.span()!;
+    for (const [, flow, rx, tx] of r.sampleRows(span.firstSeq, span.lastSeq)) {
+      const f = r.flow(flow);
+      const key = `${f.lport}>${f.rport}`;
+      const s = seen.get(key) ?? [0, 0];
+      seen.set(key, [s[0] + rx, s[1] + tx]);
+    }
+  } finally {
+    r.close();
+  }
+  assert.equal(conns.length, 2 * rounds * 60);
+  assert.deepEqual(new Map([...seen].sort()), new Map([...expected].sort()));
+  // a row for every end of every connection (one for both, should a 4-tuple come back within an interval)
+  const db = new Database(file, { readonly: true });
+  const rows = db.prepare('SELECT count(*) FROM flow').pluck().get() as number;
+  db.close();
+  assert.ok(rows >= expected.size && rows <= 2 * conns.length, `${rows} flow rows for ${conns.length} connections`);
 });
 
 test('record: SIGINT writes the interval in progress and closes the file cleanly, as one file', kernel, async (t) => {
