@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import { compactCapture } from '../capture/compact';
 import type { CaptureHeader } from '../capture/meta';
 import { CaptureReader, SampleColumns } from '../capture/reader';
-import type { Flow, FlowBytes, FlowKey, Frame } from '../capture/types';
-import { CaptureWriter } from '../capture/writer';
+import type { Flow, FlowKey, Frame } from '../capture/types';
+import { CaptureWriter, type KeyedFlow } from '../capture/writer';
 import { write } from '../cli/output';
 import { toolVersion } from '../cli/program';
 import type { CommandSpec } from '../cli/spec';
@@ -77,15 +77,24 @@ export const exportCommand: CommandSpec<ExportOptions> = {
         let last: Frame | null = null;
         let frames = 0;
         const cols = new SampleColumns();
+        // Keyed by the source's flow id, not by its values: two flows with the same ends (a port reused by a
+        // later connection) stay two flows.
+        const keyed = new Map<number, KeyedFlow>();
         for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
           const n = reader.readFrameSamples(frame.seq, cols);
-          const bytes: FlowBytes[] = new Array(n);
+          const flowsOf: KeyedFlow[] = new Array(n);
           for (let i = 0; i < n; i++) {
-            const key = keyOf.get(cols.flow[i]);
-            if (!key) throw new CaptureError(file, `frame ${frame.seq} changed while it was exported`);
-            bytes[i] = { ...key, rxBytes: cols.rx[i], txBytes: cols.tx[i] };
+            let flow = keyed.get(cols.flow[i]);
+            if (!flow) {
+              const key = keyOf.get(cols.flow[i]);
+              if (!key) throw new CaptureError(file, `frame ${frame.seq} changed while it was exported`);
+              flow = { ...key, id: String(cols.flow[i]) };
+              keyed.set(cols.flow[i], flow);
+            }
+            flowsOf[i] = flow;
           }
-          writer.append({ wallUs: frame.wallUs, monoUs: frame.monoUs, intervalUs: frame.intervalUs, loadavg: frame.loadavg, lost: frame.lost }, bytes);
+          writer.append({ wallUs: frame.wallUs, monoUs: frame.monoUs, intervalUs: frame.intervalUs, loadavg: frame.loadavg, lost: frame.lost },
+            { count: n, flows: flowsOf, rx: cols.rx, tx: cols.tx });
           first ??= frame;
           last = frame;
           frames++;

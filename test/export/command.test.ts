@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import { CaptureWriter } from '../../src/capture/writer';
+import { flowKeyString } from '../../src/capture/types';
 import { parseAddress } from '../../src/capture/address';
 import { classify, v4Block } from '../../src/export/address';
 import { BAD_FILES } from '../helpers/bad-captures';
@@ -68,6 +69,24 @@ test('the export opens with info and replay: the frames, flows and bytes of the 
   const replay = (file: string, extra: string[]) => tcptop(['replay', '-C', ...extra, file]);
   assert.equal(replay(out, []).stdout, replay(SAMPLE, ['--from', '15:00:03', '--to', '15:00:08']).stdout);
   assert.equal(replay(out, []).status, 0);
+});
+
+test('flows with the same ends at different times (a port reused by a later connection) stay apart in the export', (t) => {
+  const dir = tempDir(t);
+  const src = path.join(dir, 'reused.db');
+  const w = CaptureWriter.create(src, SAMPLE_HEADER);
+  const key = { pid: 7, comm: 'curl', family: 4 as const, laddr: '10.0.0.1', lport: 40000, raddr: '10.0.0.2', rport: 443 };
+  const keyed = { ...key, id: flowKeyString(key) };
+  const frame = (n: number) => ({ wallUs: SAMPLE_HEADER.startWallUs + n * 1e6, monoUs: n * 1e6, intervalUs: 1e6,
+    loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 9, lastPid: 1, raw: '0.00 0.00 0.00 1/9 1' }, lost: { events: 0, rxBytes: 0, txBytes: 0 } });
+  w.append(frame(1), { count: 1, flows: [keyed], rx: [100], tx: [10], ended: [keyed.id] });
+  w.append(frame(2), { count: 1, flows: [keyed], rx: [200], tx: [20], ended: [] });
+  w.close(true);
+  assert.deepEqual(rows(src, 'SELECT id FROM flow'), [[1], [2]]);
+  const out = path.join(dir, 'out.db');
+  exportOk([src, '-o', out]);
+  assert.deepEqual(rows(out, 'SELECT id, lport FROM flow ORDER BY id'), [[1, 40000], [2, 40000]]);
+  assert.deepEqual(rows(out, 'SELECT frame, flow, rx_bytes, tx_bytes FROM sample ORDER BY frame'), [[1, 1, 100, 10], [2, 2, 200, 20]]);
 });
 
 test('the export is one file of the same schema, mode 0600, journal DELETE, with the metadata and notes on the export', (t) => {
