@@ -7,13 +7,14 @@ import { benchCaptures } from './capture';
 import { benchKernel } from './kernel';
 import { machine } from './recorder';
 import { benchReport, type ReportBench } from './report';
+import { benchWriterChurn } from './writer';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'T6', 'T7', 'report'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'churn', 'T6', 'T7', 'report'];
 
 function reportRows(b: ReportBench): Row[] {
   return b.runs.map((r) => {
@@ -45,6 +46,8 @@ async function main(): Promise<number> {
     } catch (err) {
       rows.push(notRun('T6', 'capture size', (err as Error).message), notRun('T7', 'replay', (err as Error).message));
     }
+    log('the writer under connection churn');
+    rows.push(benchWriterChurn(dir));
     log('report and chart over the generated hour');
     rows.push(...reportRows(benchReport({ log: (l) => log(`  ${l}`) })));
   } finally {
