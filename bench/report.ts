@@ -27,6 +27,13 @@ function random(seed: number): () => number {
 
 const COMMS = ['nginx', 'postgres', 'java', 'node', 'envoy', 'redis-server', 'curl', 'sshd', 'python3', 'kafka'];
 
+/** The header of the captures the benchmarks generate: a synthetic host, 1 s frames from 2026-11-20 14:00 UTC. */
+export const BENCH_HEADER: CaptureHeader = {
+  toolVersion: '0.1.0', hostname: 'bench', kernelRelease: '6.18.44', bootId: '00000000-0000-4000-8000-000000000000',
+  startWallUs: Date.UTC(2026, 10, 20, 14) * 1000, tzOffsetMinutes: 0, timeZone: 'UTC', intervalUs: 1_000_000,
+  probe: 'synthetic', commandLine: ['node', 'bench/report.js'], filters: {},
+};
+
 /**
  * Writes `frames` frames of `flows` active flows each: connections live from half a minute to half an hour and are
  * replaced by new ones, to a few hundred remote hosts (some far busier than others), IPv4, IPv6 and IPv4-mapped;
@@ -34,11 +41,7 @@ const COMMS = ['nginx', 'postgres', 'java', 'node', 'envoy', 'redis-server', 'cu
  */
 export function generateBenchCapture(file: string, frames = 3600, flows = 1000): number {
   const rnd = random(20261120);
-  const header: CaptureHeader = {
-    toolVersion: '0.1.0', hostname: 'bench', kernelRelease: '6.18.44', bootId: '00000000-0000-4000-8000-000000000000',
-    startWallUs: Date.UTC(2026, 10, 20, 14) * 1000, tzOffsetMinutes: 0, timeZone: 'UTC', intervalUs: 1_000_000,
-    probe: 'synthetic', commandLine: ['node', 'bench/report.js'], filters: {},
-  };
+  const header = BENCH_HEADER;
   let port = 32768;
   const host = (): { family: 4 | 6; laddr: string; raddr: string } => {
     const h = Math.floor(rnd() * rnd() * 400);

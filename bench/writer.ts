@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { CaptureHeader } from '../src/capture/meta';
 import { flowKeyString, type FlowKey } from '../src/capture/types';
 import { CaptureWriter, type FlowColumns, type FrameInput } from '../src/capture/writer';
+import { BENCH_HEADER } from './report';
 import { check, grouped, type Row } from './table';
 
 const NEW_PER_FRAME = 1_000;
@@ -22,11 +23,7 @@ interface ChurnResult {
   seconds: number;
 }
 
-const HEADER: CaptureHeader = {
-  toolVersion: '0.1.0', hostname: 'bench', kernelRelease: '6.18.44', bootId: '00000000-0000-4000-8000-000000000000',
-  startWallUs: Date.UTC(2026, 10, 20, 14) * 1000, tzOffsetMinutes: 0, timeZone: 'UTC', intervalUs: 1_000_000,
-  probe: 'synthetic', commandLine: ['node', 'bench/writer.js'], filters: {},
-};
+const HEADER: CaptureHeader = { ...BENCH_HEADER, commandLine: ['node', 'bench/writer.js'] };
 
 /** Every frame, 1,000 connections from distinct clients to a server's port 443, each ending in the next frame. */
 function churn(file: string): ChurnResult {

@@ -324,6 +324,14 @@ static size_t page_round(size_t len)
 	return (len + page - 1) / page * page;
 }
 
+/* An mmapable map, mapped shared and writable; NULL with errno set when it cannot be. */
+static void *map_shared(struct bpf_map *map, size_t len)
+{
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
 static bool get_string(napi_env env, napi_value v, char *buf, size_t len)
 {
 	size_t n;
@@ -426,18 +434,14 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	}
 
 	p->table_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_slot));
-	p->table = mmap(NULL, p->table_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			bpf_map__fd(p->skel->maps.flows), 0);
-	if (p->table == MAP_FAILED) {
-		p->table = NULL;
+	p->table = map_shared(p->skel->maps.flows, p->table_len);
+	if (!p->table) {
 		throw_error(env, "map flow table", errno);
 		goto fail_thrown;
 	}
 	p->ring_len = page_round((size_t)max_slots * sizeof(__u64));
-	p->ring = mmap(NULL, p->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       bpf_map__fd(p->skel->maps.free_ring), 0);
-	if (p->ring == MAP_FAILED) {
-		p->ring = NULL;
+	p->ring = map_shared(p->skel->maps.free_ring, p->ring_len);
+	if (!p->ring) {
 		throw_error(env, "map free slot ring", errno);
 		goto fail_thrown;
 	}

@@ -429,7 +429,6 @@ export class CaptureWriter {
     const h = this.handles.get(key);
     if (h === undefined) return;
     this.handles.delete(key);
-    this.seenIn[h] = 0;
     this.freeHandles.push(h);
   }
 }

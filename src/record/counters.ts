@@ -29,8 +29,6 @@ export interface Drain {
 export const HEADER_SIZE = 32;
 export const RECORD_SIZE = 96;
 const SLOT_CLOSED = 2;
-/** A read in which no flow ended: most of them. */
-const NONE_ENDED: readonly string[] = [];
 
 /** A u64 as a number: exact below 2^53, which byte counters do not reach. */
 function u64(view: DataView, offset: number): number {
@@ -200,12 +198,11 @@ export class FlowCounters {
       }
     }
     // Forgotten only now, so that a key released and taken again within one read stays one flow.
-    let ended = NONE_ENDED;
+    const ended: string[] = [];
     for (const k of released) {
       if (k.slots === 0 && this.known.get(k.id) === k) {
         this.known.delete(k.id);
-        if (ended === NONE_ENDED) ended = [];
-        (ended as string[]).push(k.id);
+        ended.push(k.id);
       }
     }
 
