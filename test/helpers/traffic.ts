@@ -214,13 +214,16 @@ export function nodeClient(comm: string, host: string, port: number, up: number,
 
 // What the python peers share: reading a socket to its end (then closing it), and a report's ends.
 const PY_COMMON = `
-def read_to_end(s):
+def read_all(s):
     received = 0
     while True:
         d = s.recv(65536)
         if not d:
-            break
+            return received
         received += len(d)
+
+def read_to_end(s):
+    received = read_all(s)
     s.close()
     return received
 
@@ -447,13 +450,6 @@ const PY_CHURN = `
 import json, socket, sys, threading
 ${PY_COMMON}threads, rounds, each = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 out = []
-def read_all(s):
-    n = 0
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return n
-        n += len(d)
 def work(t, r):
     l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)
     mine = []
