@@ -471,6 +471,23 @@ for r in range(rounds):
 print(json.dumps(out))
 `;
 
+/**
+ * The bytes each end of the churning peer's connections received and sent, by `lport>rport`, sorted by key. A
+ * 4-tuple used by two connections adds up under its key, as it does in flows summed by their ends.
+ */
+export function churnEnds(conns: readonly ChurnConnection[]): Map<string, [number, number]> {
+  const ends = new Map<string, [number, number]>();
+  const add = (key: string, rx: number, tx: number) => {
+    const e = ends.get(key) ?? [0, 0];
+    ends.set(key, [e[0] + rx, e[1] + tx]);
+  };
+  for (const c of conns) {
+    add(`${c.cport}>${c.sport}`, c.down, c.up);
+    add(`${c.sport}>${c.cport}`, c.up, c.down);
+  }
+  return new Map([...ends].sort());
+}
+
 /** A python child whose threads open, use and close loopback connections in parallel, a round at a time. */
 export interface ChurningPeer {
   pid: number;

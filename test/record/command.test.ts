@@ -15,7 +15,7 @@ import { oneLine, tcptop, tcptopAsync, whilePeerRuns } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { CLI } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
-import { churningPeer, nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
+import { churnEnds, churningPeer, nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
 
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
@@ -175,15 +175,7 @@ test('record: connections coming and going, on two CPUs at once: exact bytes for
   await new Promise((r) => setTimeout(r, 450)); // two more intervals: the last sockets' closing is read
   assert.equal(await rec.stop(), 0, rec.stderr());
 
-  const expected = new Map<string, [number, number]>();
-  const add = (key: string, rx: number, tx: number) => {
-    const e = expected.get(key) ?? [0, 0];
-    expected.set(key, [e[0] + rx, e[1] + tx]);
-  };
-  for (const c of conns) {
-    add(`${c.cport}>${c.sport}`, c.down, c.up);
-    add(`${c.sport}>${c.cport}`, c.up, c.down);
-  }
+  const expected = churnEnds(conns);
   const seen = new Map<string, [number, number]>();
   const r = CaptureReader.open(file);
   try {
@@ -198,7 +190,7 @@ test('record: connections coming and going, on two CPUs at once: exact bytes for
     r.close();
   }
   assert.equal(conns.length, 2 * rounds * 60);
-  assert.deepEqual(new Map([...seen].sort()), new Map([...expected].sort()));
+  assert.deepEqual(new Map([...seen].sort()), expected);
   // a row for every end of every connection (one for both, should a 4-tuple come back within an interval)
   const db = new Database(file, { readonly: true });
   const rows = db.prepare('SELECT count(*) FROM flow').pluck().get() as number;
