@@ -7,7 +7,7 @@
 //   C   50,000 connections instead of the 1,000 (T2); C' the load spread over them (info; T5's 50,000-flow figure)
 //   T2's reference: the 10 connections alone again, measured just before B, between B and C, and after C
 // then a second recorder (R2) over 5,000 connections all moving bytes in every interval: 10,000 flows per frame
-// (T5), and its capture is the real recording of T6.
+// (T5), and its capture is the real recording of T6; then a third (R3) through a storm of short connections.
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +29,9 @@ const T3_WINDOW_MS = 4000;
 export const T4_CPU_PERCENT = 2;
 export const T4_RSS_MB = 100;
 export const T5_MAX_MS = 20;
+/** The storm: new connections a second, each from another client address, and for how long. */
+const STORM_RATE = 3000;
+const STORM_SECONDS = 20;
 /** Intervals after the 10,000 flows appear that T5 leaves to the info rows (see benchKernel). */
 const WARM_UP = 4;
 
@@ -92,6 +95,47 @@ function spreadRows(label: string, ref: Cost, c: Cost): Row[] {
     target: 'T2 info', what: `${dir}, load spread over ${label}`, rate: c.rate,
     figure: `${ns(c[dir])} (${pct(c[dir].nsPerEvent / ref[dir].nsPerEvent - 1)} vs 10)`, goal: 'none (cold per-socket state)', result: 'info' as const,
   }));
+}
+
+/** R3: the storm row (see benchKernel). */
+async function storm(bin: string, dir: string, cleanup: (() => Promise<void> | void)[]): Promise<Row> {
+  const file = path.join(dir, 'storm.db');
+  const recorder = await Recorder.start(file, dir);
+  cleanup.push(() => recorder.kill());
+  const stormer = await Load.start(bin, 1);
+  cleanup.push(() => stormer.stop());
+  await sleep(2000);
+  const before = recorder.memory();
+  const cpu0 = recorder.cpuSeconds();
+  const [made, m] = await Promise.all([stormer.storm(STORM_RATE, STORM_SECONDS), measure(recorder, STORM_SECONDS * 1000)]);
+  const cpu1 = recorder.cpuSeconds();
+  const after = recorder.memory();
+  await sleep(1500);
+  await stormer.stop();
+  const timings = await recorder.stop();
+  // the storm's own flows: whatever else the machine did meanwhile is recorded too
+  const pid = stormer.pids[0];
+  const db = new Database(file, { readonly: true });
+  const flows = Number(db.prepare('SELECT count(*) FROM flow WHERE pid = ?').pluck().get(pid));
+  const bytes = db.prepare('SELECT coalesce(sum(rx_bytes), 0) rx, coalesce(sum(tx_bytes), 0) tx FROM flow_sample WHERE pid = ?').get(pid) as { rx: number; tx: number };
+  const lost = Number(db.prepare('SELECT coalesce(sum(lost_events), 0) FROM frame').pluck().get());
+  db.close();
+  // each connection: two ends, each a flow of its own that received and sent 64 bytes
+  const want = 2 * made * 64;
+  const exact = flows === 2 * made && bytes.rx === want && bytes.tx === want && lost === 0;
+  const progNs = [...m.all.values()].reduce((sum, p) => sum + p.ns, 0);
+  const procPct = ((cpu1 - cpu0) / m.cost.seconds) * 100;
+  const progPct = (progNs / 1e9 / m.cost.seconds) * 100;
+  const worst = Math.max(...timings.map((t) => t.drainMs + t.appendMs));
+  return {
+    target: 'storm', what: `recorder, ${grouped(STORM_RATE)} new connections a second for ${STORM_SECONDS} s, each from another client`,
+    figure: `${grouped(made)} connections: ${grouped(flows)} flows, rx ${grouped(bytes.rx)} / tx ${grouped(bytes.tx)} bytes` +
+      ` (${exact ? 'exact' : `want ${grouped(2 * made)} flows and ${grouped(want)} bytes each way`}), ${grouped(lost)} events lost;` +
+      ` CPU ${(procPct + progPct).toFixed(2)}% of one CPU (process ${procPct.toFixed(2)}% + programs ${progPct.toFixed(2)}%),` +
+      ` RSS ${before.rssMb.toFixed(0)} MB before, ${after.rssMb.toFixed(0)} MB after (peak ${after.peakMb.toFixed(0)}), worst interval ${worst.toFixed(1)} ms`,
+    goal: 'every connection, bytes exact, none lost',
+    result: check(exact && made >= 0.9 * STORM_RATE * STORM_SECONDS),
+  };
 }
 
 function timingFigure(ts: IntervalTiming[]): string {
@@ -287,10 +331,15 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     const m2 = r2Memory;
     rows.push({ target: 'T4 info', what: 'recorder memory with 10,000 active flows', figure: `peak ${m2.peakMb.toFixed(0)} MB (now ${m2.rssMb.toFixed(0)} MB)`, goal: 'none', result: 'info' });
     result.realCapture = { file, connections: 5000, flows: Math.max(...r2Timings.map((t) => t.flows)), frames: r2Timings.length };
+
+    // R3: a storm of short connections, as during an incident's retries: what the recorder costs, and whether
+    // every connection is in the capture with its bytes
+    log(`R3: tcptop record, ${grouped(STORM_RATE)} new connections a second for ${STORM_SECONDS} s`);
+    rows.push(await storm(bin, dir, cleanup));
   } catch (err) {
     const why = (err as Error).message;
     log(`kernel benchmarks stopped: ${why}`);
-    for (const t of ['T1', 'T2', 'T3', 'T4', 'T5']) if (!rows.some((r) => r.target === t)) rows.push(notRun(t, 'kernel benchmark', why));
+    for (const t of ['T1', 'T2', 'T3', 'T4', 'T5', 'storm']) if (!rows.some((r) => r.target === t)) rows.push(notRun(t, 'kernel benchmark', why));
   } finally {
     for (const c of cleanup.reverse()) {
       try {

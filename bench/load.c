@@ -5,6 +5,10 @@
 //   touch        one small send and its receive on every connection, as fast as it goes; answers "touched"
 //   pump RATE    sends and receives round-robin over all connections at RATE events per second (a send
 //                and its receive are two events), until the next command; "pump 0" stops
+//   storm RATE SECONDS
+//                opens RATE new connections a second for SECONDS, each from another client address in
+//                127/8 (a flow of its own), moves SIZE bytes each way on it and closes it; answers
+//                "stormed N" (connections made). The pump waits meanwhile.
 //
 // Usage: loadgen CONNS [SIZE=64]. Prints "ready CONNS" once connected; exits when stdin closes (or on
 // SIGTERM), printing "done STEPS" (send+receive pairs). One process may hold only about 20,000
@@ -64,6 +68,67 @@ static void step(long i)
 	if (n < 0 && !stop)
 		fail("receive");
 	steps++;
+}
+
+/* Reads exactly len bytes. */
+static void read_all(int fd, long len)
+{
+	while (len > 0 && !stop) {
+		ssize_t n = read(fd, buf, (size_t)len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail("receive");
+		len -= n;
+	}
+}
+
+/* The storm command: connections made, used and closed at a steady rate; returns how many. */
+static long storm(double rate, double seconds)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(to);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
+	long n = 0;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&to, sizeof(to)) || listen(lfd, 128) ||
+	    getsockname(lfd, (struct sockaddr *)&to, &len))
+		fail("listen on 127.0.0.1");
+	while (!stop) {
+		uint64_t now = now_ns();
+
+		if (now >= end)
+			break;
+		if ((double)n >= (double)(now - start) * rate / 1e9) {
+			struct timespec nap = { 0, 200000 };
+
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		/* 127.a.b.c, a different client address for each connection */
+		uint32_t host = 0x7f000000u | ((uint32_t)(1 + (n >> 16) % 254) << 16) | ((uint32_t)n & 0xffffu);
+		struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(host) };
+		int c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+		if (c < 0 || bind(c, (struct sockaddr *)&from, sizeof(from)) || connect(c, (struct sockaddr *)&to, sizeof(to)))
+			fail("storm: connect");
+		s = accept(lfd, NULL, NULL);
+		if (s < 0)
+			fail("storm: accept");
+		if (write(c, buf, size) != size)
+			fail("storm: send");
+		read_all(s, size);
+		if (write(s, buf, size) != size)
+			fail("storm: send back");
+		read_all(c, size);
+		close(c);
+		close(s);
+		n++;
+	}
+	close(lfd);
+	return n;
 }
 
 /* The next command line from stdin, waiting at most timeout_ms (-1: forever). 0: none yet, -1: stdin closed. */
@@ -169,6 +234,15 @@ int main(int argc, char **argv)
 					step(i);
 				printf("touched\n");
 				fflush(stdout);
+			} else if (strncmp(line, "storm ", 6) == 0) {
+				char *rest;
+				double per_second = strtod(line + 6, &rest);
+				long made = storm(per_second, strtod(rest, NULL));
+
+				printf("stormed %ld\n", made);
+				fflush(stdout);
+				start = now_ns();
+				base = (int64_t)steps;
 			} else if (strncmp(line, "pump ", 5) == 0) {
 				rate = strtod(line + 5, NULL);
 				start = now_ns();

@@ -126,6 +126,10 @@ class Loader {
     if (!line.startsWith(word)) throw new Error(`load generator: expected "${word}", got "${line}"`);
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   async touch(): Promise<void> {
     this.child.stdin.write('touch\n');
     await this.expect('touched');
@@ -133,6 +137,15 @@ class Loader {
 
   pump(rate: number): void {
     this.child.stdin.write(`pump ${rate}\n`);
+  }
+
+  /** New connections at `perSecond` for `seconds`, each used once and closed; resolves to how many were made. */
+  async storm(perSecond: number, seconds: number): Promise<number> {
+    this.child.stdin.write(`storm ${perSecond} ${seconds}\n`);
+    const line = await this.next();
+    const made = /^stormed (\d+)/.exec(line);
+    if (!made) throw new Error(`load generator: expected "stormed", got "${line}"`);
+    return Number(made[1]);
   }
 
   async stop(): Promise<void> {
@@ -163,6 +176,16 @@ export class Load {
   /** One send and receive on every connection, so that each end holds a flow in the probe's table. */
   async touch(): Promise<void> {
     await Promise.all(this.loaders.map((l) => l.touch()));
+  }
+
+  /** The load generator processes' pids. */
+  get pids(): number[] {
+    return this.loaders.map((l) => l.pid);
+  }
+
+  /** A storm of short connections from the first process (storm in load.c); resolves to how many were made. */
+  storm(perSecond: number, seconds: number): Promise<number> {
+    return this.loaders[0].storm(perSecond, seconds);
   }
 
   /** Sends and receives round-robin over all connections at `rate` events per second in all; 0 stops. */

@@ -14,7 +14,7 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'churn', 'T6', 'T7', 'report'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report'];
 
 function reportRows(b: ReportBench): Row[] {
   return b.runs.map((r) => {
