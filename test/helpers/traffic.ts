@@ -212,7 +212,7 @@ export function nodeClient(comm: string, host: string, port: number, up: number,
   return startPeer<ClientReport>(process.execPath, comm, ['-e', NODE_CLIENT, host, String(port), String(up), localAddress]);
 }
 
-// What the python peers share: reading a socket to its end (then closing it), and a report's ends.
+// What the python peers share: reading a socket to its end (read_to_end also closes it), and a report's ends.
 const PY_COMMON = `
 def read_all(s):
     received = 0
