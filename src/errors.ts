@@ -1,5 +1,6 @@
 // Errors the user can act on. The CLI prints their message as one line and exits with their status;
 // anything else is a bug and is reported as such.
+import { printable } from './view/printable';
 
 export class TcptopError extends Error {
   constructor(message: string, readonly exitCode: number) {
@@ -44,7 +45,6 @@ export function describeErrno(err: unknown): string {
  * quotes from a damaged file cut short.
  */
 export function oneLine(text: string, max = 400): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/\s+/g, ' ').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const flat = printable(text.replace(/\s+/g, ' '));
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }

@@ -2,6 +2,7 @@
 // one line on stderr and an exit status. Stack traces are for bugs, and only with TCPTOP_DEBUG=1.
 import { Command, CommanderError, Option } from 'commander';
 import { TcptopError } from '../errors';
+import { printable } from '../view/printable';
 import type { CommandSpec } from './spec';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -42,7 +43,9 @@ export function buildProgram(root: CommandSpec<any> | null, commands: CommandSpe
   const program = new Command('tcptop');
   program.version(VERSION, '-V, --version');
   program.showHelpAfterError('(run with --help for usage)');
-  program.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tcptop: ')) });
+  // Commander quotes the offending argument: shown escaped like any other text tcptop did not write.
+  const plain = (text: string): string => text.split('\n').map(printable).join('\n');
+  program.configureOutput({ outputError: (text, write) => write(plain(text.replace(/^error: /, 'tcptop: '))) });
   program.exitOverride();
   // The root command (live) has options of the same names as the subcommands': each command parses its own.
   program.enablePositionalOptions();
@@ -51,7 +54,7 @@ export function buildProgram(root: CommandSpec<any> | null, commands: CommandSpe
   for (const spec of commands) {
     const sub = configure(new Command(spec.name), spec);
     sub.exitOverride();
-    sub.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, `tcptop ${spec.name}: `)) });
+    sub.configureOutput({ outputError: (text, write) => write(plain(text.replace(/^error: /, `tcptop ${spec.name}: `))) });
     program.addCommand(sub);
   }
   return program;
@@ -78,6 +81,6 @@ function report(err: unknown): number {
   }
   if (process.env.TCPTOP_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
   const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`tcptop: internal error: ${msg.split('\n')[0]} (please report it, with TCPTOP_DEBUG=1 output)\n`);
+  process.stderr.write(`tcptop: internal error: ${printable(msg.split('\n')[0])} (please report it, with TCPTOP_DEBUG=1 output)\n`);
   return 70;
 }

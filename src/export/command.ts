@@ -8,6 +8,7 @@ import { CaptureReader, SampleColumns } from '../capture/reader';
 import type { Flow, FlowKey, Frame } from '../capture/types';
 import { CaptureWriter, type KeyedFlow } from '../capture/writer';
 import { write } from '../cli/output';
+import { printable } from '../view/printable';
 import { toolVersion } from '../cli/program';
 import type { CommandSpec } from '../cli/spec';
 import { CaptureError, describeErrno, UsageError } from '../errors';
@@ -122,7 +123,7 @@ export const exportCommand: CommandSpec<ExportOptions> = {
         compactCapture(out);
         if (anonymize) checkAnonymized(out, flows, m.hostname);
         summary = `exported ${grouped(frames)} frames (${dateTimeOf(zone, first.wallUs - first.intervalUs)} to ${dateTimeOf(zone, last.wallUs)}) `
-          + `and ${grouped(flows.length)} flows to ${out}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
+          + `and ${grouped(flows.length)} flows to ${printable(out)}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
       } catch (err) {
         if (!closed) writer.close(false);
         removeCapture(out);

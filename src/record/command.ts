@@ -17,6 +17,7 @@ import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
 import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
+import { printable } from '../view/printable';
 
 export interface RecordOptions extends ProbeCliOptions {
   output?: string;
@@ -93,7 +94,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         filters: filtersOf(opts),
       };
       const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
-      process.stderr.write(`tcptop: recording to ${file} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
+      process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
       if (opts.live) await write(banner(opts.interval));

@@ -2,6 +2,7 @@
 import type { CaptureMeta } from '../capture/meta';
 import type { Span, Totals } from '../capture/reader';
 import { dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
+import { printable } from '../view/printable';
 import { grouped, humanBytes, humanDuration, lostText } from '../view/units';
 
 export interface InfoReport {
@@ -80,9 +81,10 @@ export function infoText(r: InfoReport, zone: DisplayZone): string {
   lines.push(['ended', m.endedCleanly
     ? `cleanly${m.endWallUs === null ? '' : ` at ${dateTimeOf(zone, m.endWallUs)}`}`
     : 'not cleanly: still recording, or the recorder was killed (frames committed before that are all here)']);
-  for (const [k, v] of Object.entries(m.other)) lines.push([k.replace(/_/g, ' '), v]);
+  for (const [k, v] of Object.entries(m.other)) lines.push([printable(k.replace(/_/g, ' ')), v]);
   const width = Math.max(...lines.map(([k]) => k.length));
-  return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('');
+  // Every value may hold text from the file (host, kernel, command line, paths): escaped as one line each.
+  return lines.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}\n`).join('');
 }
 
 function bytesLine(n: number): string {

@@ -1,6 +1,7 @@
 // Throughput over time as a terminal chart (asciichart), one line per group. Pure: numbers in, text out.
 import * as asciichart from 'asciichart';
 import { civil, clockOf, dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
+import { printable } from '../view/printable';
 import { humanBytes } from '../view/units';
 import type { Metric } from './aggregate';
 import { rateText } from './format';
@@ -104,7 +105,7 @@ export function renderChart(c: ChartInput): string {
     : c.framesPerColumn === 1
       ? `one column per frame (${seconds(1)})`
       : `one column per ${c.framesPerColumn} frames (${seconds(c.framesPerColumn)}), their mean rate`;
-  let out = `${METRIC_TITLE[c.metric]} by ${c.by}, top ${c.series.length} of ${c.groups}\n`;
+  let out = `${METRIC_TITLE[c.metric]} by ${printable(c.by)}, top ${c.series.length} of ${c.groups}\n`;
   out += `${dateTimeOf(c.zone, c.startUs)} to ${at(c.endUs)} ${zoneLabel(c.zone, c.startUs / 1000)}\n${perColumn}\n`;
   if (c.series.length === 0) return `${out}no bytes moved in this range\n`;
 
@@ -181,14 +182,15 @@ export function renderChart(c: ChartInput): string {
   out += `${' '.repeat(LABEL_WIDTH + 1)}${axis.join('')}`.trimEnd();
   out += '\n\n';
 
-  const nameWidth = Math.max(...c.series.map((s) => s.name.length));
+  const names = c.series.map((s) => printable(s.name));
+  const nameWidth = Math.max(...names.map((n) => n.length));
   out += c.series.map((s, i) => {
     const marker = STYLES[i % STYLES.length][4].repeat(2);
     const color = c.color ? PALETTE[i % PALETTE.length] : undefined;
     const facts = `total ${humanBytes(s.totalBytes)}, avg ${rateText(s.avgRate)}, peak ${rateText(s.peakRate)} at ${at(s.peakWallUs)}`;
     // Too long for the width: the facts go on a line of their own.
     const oneLine = 2 + marker.length + 1 + nameWidth + 2 + facts.length <= c.width;
-    return `  ${paint(marker, color)} ${oneLine ? `${s.name.padEnd(nameWidth)}  ${facts}` : `${s.name}\n       ${facts}`}\n`;
+    return `  ${paint(marker, color)} ${oneLine ? `${names[i].padEnd(nameWidth)}  ${facts}` : `${names[i]}\n       ${facts}`}\n`;
   }).join('');
   return out;
 }

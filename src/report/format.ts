@@ -1,6 +1,7 @@
 // A report as text: a table for people, CSV and JSON for scripts (raw byte counts, ISO times in UTC).
 // docs/report-format.md describes the machine formats; keep the two in step.
 import { civil, clockOf, dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
+import { printable } from '../view/printable';
 import { grouped, humanBytes, humanDuration, humanRate, lostText } from '../view/units';
 import type { GroupKey, KeyColumn, KeyValue } from './group';
 import type { ReportRow, SortKey, Summary } from './rows';
@@ -69,7 +70,7 @@ export function reportTable(r: ReportData, zone: DisplayZone): string {
     lines.push(['not counted', lostText(s.lost, r.probe)]);
   }
   const width = Math.max(...lines.map(([k]) => k.length));
-  let out = lines.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('');
+  let out = lines.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}\n`).join('');
   out += '\n';
   if (r.rows.length === 0) return `${out}no bytes moved in this range\n`;
 
@@ -87,7 +88,7 @@ export function reportTable(r: ReportData, zone: DisplayZone): string {
   right.push(true, true, true, true, true, false);
   const cells = r.rows.map((row) => [
     ...(r.windowUs !== null ? [at(row.startUs), at(row.endUs)] : []),
-    ...r.columns.map((_, i) => keyText(row, i)),
+    ...r.columns.map((_, i) => printable(keyText(row, i))),
     humanBytes(row.rx),
     humanBytes(row.tx),
     humanBytes(row.rx + row.tx),
@@ -105,6 +106,16 @@ function csvField(v: string): string {
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+/**
+ * A text value from the capture (a process name, an address): always quoted, and one that a spreadsheet would
+ * take for a formula (= + - @, or a tab or carriage return before one) gets a leading apostrophe, so opening
+ * the file never runs it. docs/report-format.md says so; every other character is kept as recorded.
+ */
+export function csvText(v: string): string {
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
 /** The CSV header row for these key columns. */
 export function csvHeader(columns: readonly KeyColumn[]): string {
   return `${['start', 'end', ...columns.map((c) => c.name), 'other_groups', 'rx_bytes', 'tx_bytes', 'total_bytes',
@@ -116,7 +127,7 @@ export function csvRows(columns: readonly KeyColumn[], rows: readonly ReportRow[
   return rows.map((row) => `${[
     iso(row.startUs),
     iso(row.endUs),
-    ...columns.map((_, i) => (row.key ? String(row.key[i]) : '')),
+    ...columns.map((c, i) => (!row.key ? '' : c.numeric ? String(row.key[i]) : csvText(String(row.key[i])))),
     String(row.otherGroups),
     String(row.rx),
     String(row.tx),
@@ -124,7 +135,7 @@ export function csvRows(columns: readonly KeyColumn[], rows: readonly ReportRow[
     String(rawRate(row.avgRate)),
     String(rawRate(row.peakRate)),
     iso(row.peakWallUs),
-  ].map(csvField).join(',')}\n`).join('');
+  ].map((v, i) => (i >= 2 && i < 2 + columns.length ? v : csvField(v))).join(',')}\n`).join('');
 }
 
 /** CSV with a header row: one line per group and window. */

@@ -1,5 +1,6 @@
 // The classic tcptop screen, byte for byte: the same function renders live counts and replayed frames.
 import type { FlowBytes } from '../capture/types';
+import { printable } from './printable';
 
 export type SortKey = 'all' | 'sent' | 'received';
 export const SORT_KEYS: readonly SortKey[] = ['all', 'sent', 'received'];
@@ -33,7 +34,7 @@ export function banner(intervalSeconds: number): string {
 export function renderFrame(frame: ViewFrame, opts: ViewOptions): string {
   let out = opts.clear ? CLEAR_SCREEN : '\n';
   // The classic tool printed the file's text with its newline, then print's own: hence the blank line.
-  if (opts.summary) out += `${frame.clock.padEnd(8)} loadavg: ${frame.loadavg}\n\n`;
+  if (opts.summary) out += `${frame.clock.padEnd(8)} loadavg: ${printable(frame.loadavg)}\n\n`;
   const v4 = sortFlows(frame.flows.filter((f) => f.family === 4), opts.sort);
   const v6 = sortFlows(frame.flows.filter((f) => f.family === 6), opts.sort);
   if (v4.length > 0) {
@@ -49,9 +50,10 @@ export function renderFrame(frame: ViewFrame, opts: ViewOptions): string {
 
 function row(f: FlowBytes, addrWidth: number): string {
   const pid = String(f.pid).padEnd(7);
-  const comm = f.comm.slice(0, 12).padEnd(12);
-  const local = `${f.laddr}:${f.lport}`.padEnd(addrWidth);
-  const remote = `${f.raddr}:${f.rport}`.padEnd(addrWidth);
+  // Escaped first, then cut: a hostile name takes no more than its 12 columns.
+  const comm = printable(f.comm).slice(0, 12).padEnd(12);
+  const local = `${printable(f.laddr)}:${f.lport}`.padEnd(addrWidth);
+  const remote = `${printable(f.raddr)}:${f.rport}`.padEnd(addrWidth);
   return `${pid} ${comm} ${local} ${remote} ${kb(f.rxBytes).padStart(6)} ${kb(f.txBytes).padStart(6)}\n`;
 }
 

@@ -27,6 +27,21 @@ test('tcptop -C -p PID interval count: the classic view of that process, count t
   assert.ok(sent <= whole && sent >= whole - views.length, `sent ${sent} KB of ${whole} KB`);
 });
 
+test('tcptop -C 1 3 while a process named with escape sequences moves bytes: its row shows the name escaped, no ESC or BEL is printed', kernel, async () => {
+  // Any user may name a process so; the root user watching tcptop must not have it act on their terminal.
+  const peer = streamingPeer('\x1b]0;PWNED\x07', 600, 4_096);
+  const { out, code, report } = await whilePeerRuns(tcptopAsync(['-C', '1', '3']), peer);
+  assert.equal(code, 0);
+  assert.doesNotMatch(out, /[\x1b\x07]/, 'raw ESC or BEL in the output');
+  const views = parseViews(out);
+  assert.equal(views.length, 3);
+  const rows = views.flatMap((v) => v.rows).filter((r) => r.pid === peer.pid);
+  assert.ok(rows.length > 0 && rows.every((r) => r.comm === '\\x1b]0;PWNED'), JSON.stringify(rows));
+  const sent = rows.filter((r) => r.local === `${report.client.laddr}:${report.client.lport}`).reduce((s, r) => s + r.txKb, 0);
+  const whole = Math.floor(report.bytes / 1024);
+  assert.ok(sent <= whole && sent >= whole - views.length, `sent ${sent} KB of ${whole} KB`);
+});
+
 test('tcptop clears the screen before each interval unless -C, and -S drops the load average', kernel, () => {
   const r = tcptop(['-S', '0.2', '2']);
   assert.equal(r.status, 0, r.stderr);

@@ -182,7 +182,8 @@ test('CSV has a header row and one line per JSON row, with the same numbers', ()
   assert.equal(csv.length - 1, json.length);
   csv.slice(1).forEach((line, i) => {
     const j = json[i];
-    assert.equal(line, [j.start, j.end, j.comm ?? '', j.other_groups, j.rx_bytes, j.tx_bytes, j.total_bytes, j.avg_bytes_per_sec, j.peak_bytes_per_sec, j.peak_time].join(','));
+    // Text from the capture is always quoted in CSV.
+    assert.equal(line, [j.start, j.end, j.comm === null ? '' : `"${j.comm}"`, j.other_groups, j.rx_bytes, j.tx_bytes, j.total_bytes, j.avg_bytes_per_sec, j.peak_bytes_per_sec, j.peak_time].join(','));
   });
 });
 

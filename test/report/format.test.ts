@@ -36,7 +36,7 @@ const data = (over: Partial<ReportData> = {}): ReportData => ({
 test('CSV: a header row, raw bytes, rates per second, ISO times in UTC, quoted text, the other row with empty keys', () => {
   assert.equal(reportCsv(data()), [
     'start,end,comm,port,other_groups,rx_bytes,tx_bytes,total_bytes,avg_bytes_per_sec,peak_bytes_per_sec,peak_time',
-    '2026-11-20T23:59:00.000Z,2026-11-20T23:59:10.000Z,nginx,443,0,2000000,1000,2001000,200100,1000500,2026-11-20T23:59:02.000Z',
+    '2026-11-20T23:59:00.000Z,2026-11-20T23:59:10.000Z,"nginx",443,0,2000000,1000,2001000,200100,1000500,2026-11-20T23:59:02.000Z',
     '2026-11-20T23:59:00.000Z,2026-11-20T23:59:10.000Z,"say ""hi"", ok",80,0,500,34,534,53.4,267,2026-11-20T23:59:02.000Z',
     '2026-11-20T23:59:00.000Z,2026-11-20T23:59:10.000Z,,,3,999500,200,999700,99970,499850,2026-11-20T23:59:02.000Z',
     '',
