@@ -114,7 +114,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       status?.end();
       w.close(true, wallUs());
       writer = null;
-      process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${file}\n`);
+      process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${printable(file)}\n`);
     } finally {
       probe.close();
       if (writer) {
@@ -132,9 +132,23 @@ export const recordCommand: CommandSpec<RecordOptions> = {
 function writeError(file: string, frames: number, err: unknown): TcptopError {
   const code = err instanceof Database.SqliteError ? err.code : (err as NodeJS.ErrnoException).code;
   const kept = `the ${grouped(frames)} frames written before are kept`;
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return new CaptureError(file, `disk full: recording stopped (${kept})`, 1);
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+    // The newest frames may be in the WAL until there is room to fold it back: a copy of the file alone lacks them.
+    const wal = walSize(file) > 0
+      ? `, the newest in ${file}-wal: copy both files together, or write one self-contained file with 'tcptop export ${file} -o NEW.db' where there is room`
+      : '';
+    return new CaptureError(file, `disk full: recording stopped (${kept}${wal})`, 1);
+  }
   if (code?.startsWith('SQLITE_IOERR')) return new CaptureError(file, `write failed (${code}): recording stopped (${kept})`, 1);
   return new CaptureError(file, `write failed: ${(err as Error).message}: recording stopped (${kept})`, 1);
+}
+
+function walSize(file: string): number {
+  try {
+    return fs.statSync(`${file}-wal`).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** The one-line status a person watching the terminal sees, redrawn in place each frame. */

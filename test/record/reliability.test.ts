@@ -152,8 +152,12 @@ async function checkDiskFull(file: string): Promise<void> {
   assert.equal(r.status, 1, r.stderr);
   const line = r.stderr.split('\n').filter((l) => l.startsWith('tcptop: ') && !l.includes('recording to'));
   assert.equal(line.length, 1, r.stderr);
-  const m = /^tcptop: .*full\.db: disk full: recording stopped \(the (\d+) frames written before are kept\)$/.exec(line[0]);
+  const m = /^tcptop: .*full\.db: disk full: recording stopped \(the (\d+) frames written before are kept(, the newest in (\S+): copy both files together, or write one self-contained file with 'tcptop export (\S+) -o NEW\.db' where there is room)?\)$/.exec(line[0]);
   assert.ok(m, line[0]);
+  // The WAL is named exactly when the recorder left one behind.
+  const wal = fs.existsSync(`${file}-wal`) && fs.statSync(`${file}-wal`).size > 0;
+  assert.equal(m[2] !== undefined, wal, line[0]);
+  if (wal) assert.deepEqual([m[3], m[4]], [`${file}-wal`, file]);
   const reader = CaptureReader.open(file);
   assert.equal(reader.span()?.frames ?? 0, Number(m[1]));
   assert.equal(reader.meta.endedCleanly, false);
