@@ -26,6 +26,22 @@ interface Recorder {
   stop(): Promise<number | null>;
 }
 
+/** Resolves when the recorder commits its next frame: the capture itself is the signal. */
+async function frameCommitted(file: string): Promise<void> {
+  const last = (): number => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return Number(db.prepare('SELECT count(*) FROM frame').pluck().get());
+    } finally {
+      db.close();
+    }
+  };
+  const before = last();
+  for (const t0 = Date.now(); last() === before; await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() - t0 > 20_000) throw new Error('no frame committed within 20 s');
+  }
+}
+
 /** Starts `tcptop record` and waits until the probe is attached and the file created. */
 async function record(args: string[], cwd?: string): Promise<Recorder> {
   const child = tcptopAsync(['record', ...args], { cwd });
@@ -156,9 +172,10 @@ test('record: continuous traffic over many intervals adds up exactly; nothing is
 test('record: a connection that lives inside one interval is in exactly one frame', kernel, async (t) => {
   const file = path.join(tempDir(t), 'short.db');
   const rec = await record(['-o', file, '-i', '1']);
-  await new Promise((r) => setTimeout(r, 1100));
+  // Right after a frame is committed the next interval has most of its second to go: the transfer fits in it.
+  await frameCommitted(file);
   const tr = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 5_000, down: 6_000 });
-  await new Promise((r) => setTimeout(r, 1100));
+  // Stopping writes the interval in progress as the last frame.
   assert.equal(await rec.stop(), 0);
   const c = flowIn(file, tr.client);
   assert.equal(c.frames.length, 1);
