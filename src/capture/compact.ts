@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { CaptureError } from '../errors';
+import { sideFiles } from './files';
 
 /**
  * VACUUMs the capture at `path` with secure_delete on, and leaves it one file in DELETE journal mode. The file
@@ -21,6 +22,6 @@ export function compactCapture(path: string): void {
   } catch (err) {
     throw new CaptureError(path, `cannot compact the capture: ${(err as Error).message}`, 1);
   }
-  const left = ['-wal', '-shm', '-journal'].map((s) => `${path}${s}`).find((p) => fs.existsSync(p));
+  const left = sideFiles(path).find((p) => fs.existsSync(p));
   if (left) throw new CaptureError(left, 'an SQLite side file was left behind after compacting', 1);
 }

@@ -27,7 +27,6 @@ function configure(cmd: Command, spec: CommandSpec<any>): Command {
     }
     if (o.defaultValue !== undefined) opt.default(o.defaultValue);
     if (o.conflicts) opt.conflicts(o.conflicts);
-    if (o.hidden) opt.hideHelp();
     cmd.addOption(opt);
   }
   if (spec.examples.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  ${e}`).join('\n')}\n`);
@@ -39,7 +38,7 @@ function configure(cmd: Command, spec: CommandSpec<any>): Command {
 }
 
 /** The program: `root` runs when no command is named (the classic live tool); `commands` are the rest. */
-export function buildProgram(root: CommandSpec<any> | null, commands: CommandSpec<any>[]): Command {
+export function buildProgram(root: CommandSpec<any>, commands: CommandSpec<any>[]): Command {
   const program = new Command('tcptop');
   program.version(VERSION, '-V, --version');
   program.showHelpAfterError('(run with --help for usage)');
@@ -49,8 +48,7 @@ export function buildProgram(root: CommandSpec<any> | null, commands: CommandSpe
   program.exitOverride();
   // The root command (live) has options of the same names as the subcommands': each command parses its own.
   program.enablePositionalOptions();
-  if (root) configure(program, root);
-  else program.description('top for TCP, with a memory: record, replay and report per-flow TCP throughput');
+  configure(program, root);
   for (const spec of commands) {
     const sub = configure(new Command(spec.name), spec);
     sub.exitOverride();

@@ -3,17 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { compactCapture } from '../capture/compact';
-import type { CaptureHeader } from '../capture/meta';
+import { sideFiles } from '../capture/files';
+import { isoFromUs as iso, type CaptureHeader } from '../capture/meta';
 import { CaptureReader, SampleColumns } from '../capture/reader';
 import type { Flow, FlowKey, Frame } from '../capture/types';
 import { CaptureWriter, type KeyedFlow } from '../capture/writer';
 import { write } from '../cli/output';
 import { printable } from '../view/printable';
 import { toolVersion } from '../cli/program';
-import type { CommandSpec } from '../cli/spec';
+import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { CaptureError, describeErrno, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
-import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import type { TimeSpec } from '../time/spec';
 import { dateTimeOf, displayZone } from '../time/zone';
 import { grouped } from '../view/units';
 import { anonymizeHeader, Pseudonyms } from './anonymize';
@@ -38,9 +39,9 @@ export const exportCommand: CommandSpec<ExportOptions> = {
   args: [{ name: 'file', description: 'capture file written by tcptop record (never modified, even while recording)' }],
   options: [
     { flags: '-o, --output <file>', description: 'the capture to write (required; created mode 0600)' },
-    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
-    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
-    { flags: '--utc', description: "read --from/--to clock times as UTC instead of the recording host's time zone" },
+    RANGE_OPTIONS.from,
+    RANGE_OPTIONS.to,
+    { ...RANGE_OPTIONS.utc, description: "read --from/--to clock times as UTC instead of the recording host's time zone" },
     { flags: '--anonymize', description: 'replace addresses by consistent pseudonyms of the same kind, and the hostname and command line' },
     { flags: '--anonymize-comm', description: 'replace process names too (implies --anonymize)' },
     { flags: '--force', description: 'replace OUT if it exists' },
@@ -105,7 +106,6 @@ export const exportCommand: CommandSpec<ExportOptions> = {
         if (!anonymize) for (const [k, v] of Object.entries(m.other)) writer.setMeta(k, v);
         if (m.completeFromWallUs !== null && range.fromSeq === span.firstSeq) writer.setMeta('complete_from_wall_us', String(m.completeFromWallUs));
         const sourceEnded = reader.endedCleanly();
-        const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
         const notes: Record<string, string> = {
           export_time: new Date().toISOString(),
           export_from: iso(first.wallUs - first.intervalUs),
@@ -189,7 +189,7 @@ function checkAnonymized(out: string, flows: Flow[], hostname: string): void {
 
 /** Removes a capture and its SQLite side files; a symlink at the path is removed itself, never its target. */
 function removeCapture(path: string): void {
-  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+  for (const p of [path, ...sideFiles(path)]) {
     try {
       fs.unlinkSync(p);
     } catch (err) {

@@ -1,24 +1,19 @@
 // `tcptop replay FILE`: the classic view, interval by interval, as it was when the capture was recorded.
 import { CaptureReader } from '../capture/reader';
-import type { CommandSpec } from '../cli/spec';
-import { VIEW_OPTIONS } from '../cli/spec';
+import { RANGE_OPTIONS, VIEW_OPTIONS, viewOptionsOf, type CommandSpec, type ViewCliOptions } from '../cli/spec';
 import { sleep, write } from '../cli/output';
-import { parseChoice, parseCount, parseInterval, parseNumberIn, parsePid, parseRows } from '../cli/parse';
+import { parseCount, parseInterval, parseNumberIn, parsePid } from '../cli/parse';
 import { CaptureError } from '../errors';
 import { resolveRange } from '../time/range';
-import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import type { TimeSpec } from '../time/spec';
 import { clockOf, displayZone } from '../time/zone';
-import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
+import { banner, renderFrame } from '../view/classic';
 import { matches, rebin, rebinFactor, Rebinner, type Bin, type FlowFilter, type FrameFlows } from './frames';
 
-export interface ReplayOptions {
-  noclear?: boolean;
-  nosummary?: boolean;
+export interface ReplayOptions extends ViewCliOptions {
   pid?: number;
   ipv4?: boolean;
   ipv6?: boolean;
-  rows?: number;
-  sort: SortKey;
   from?: TimeSpec;
   to?: TimeSpec;
   utc?: boolean;
@@ -40,11 +35,11 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
     { flags: '-p, --pid <pid>', description: 'show this process only', parse: parsePid('-p/--pid') },
     { flags: '-4, --ipv4', description: 'show IPv4 flows only', conflicts: ['ipv6'] },
     { flags: '-6, --ipv6', description: 'show IPv6 flows only', conflicts: ['ipv4'] },
-    { flags: '-r, --rows <rows>', description: 'at most this many rows per section', parse: parseRows('-r/--rows') },
-    { flags: '-s, --sort <key>', description: `sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
-    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
-    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
-    { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    VIEW_OPTIONS.rows,
+    VIEW_OPTIONS.sort,
+    RANGE_OPTIONS.from,
+    RANGE_OPTIONS.to,
+    RANGE_OPTIONS.utc,
     { flags: '-f, --follow', description: 'keep going: show new frames as a recorder adds them, until it stops (starts at the newest frame unless --from)', conflicts: ['to'] },
     { flags: '--speed <factor>', description: 'pace the views: 1 is real time, 10 ten times faster (default: 1 on a terminal, unpaced otherwise)', parse: (t) => parseNumberIn('--speed', t, 0, 1e6, { minExclusive: true }) },
   ],
@@ -68,7 +63,7 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
       const fromSeq = opts.follow && !opts.from && span ? span.lastSeq : range.fromSeq;
       const factor = interval === undefined ? 1 : rebinFactor(interval, reader.meta.intervalUs);
       const filter: FlowFilter = { pid: opts.pid, family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined };
-      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      const view = viewOptionsOf(opts);
       const speed = opts.speed ?? (process.stdout.isTTY && !opts.follow ? 1 : 0);
 
       await write(banner((reader.meta.intervalUs * factor) / 1e6));

@@ -1,7 +1,7 @@
 // `tcptop info FILE`: what a capture is and what it holds.
 import { CaptureReader } from '../capture/reader';
 import { write } from '../cli/output';
-import type { CommandSpec } from '../cli/spec';
+import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { displayZone } from '../time/zone';
 import { infoJson, infoText } from './info';
 
@@ -16,7 +16,7 @@ export const infoCommand: CommandSpec<InfoOptions> = {
   args: [{ name: 'file', description: 'capture file' }],
   options: [
     { flags: '--json', description: 'print JSON (raw byte counts, ISO times in UTC)' },
-    { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    RANGE_OPTIONS.utc,
   ],
   examples: ['tcptop info incident.db', 'tcptop info --json incident.db | jq .rx_bytes'],
   async run(args, opts) {

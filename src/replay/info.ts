@@ -1,5 +1,5 @@
 // What `tcptop info` says about a capture, built from plain data so it can be checked against known values.
-import type { CaptureMeta } from '../capture/meta';
+import { isoFromUs as iso, type CaptureMeta } from '../capture/meta';
 import type { Span, Totals } from '../capture/reader';
 import { dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
 import { printable } from '../view/printable';
@@ -11,8 +11,6 @@ export interface InfoReport {
   span: Span | null;
   totals: Totals | null;
 }
-
-const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
 
 /** The machine-readable form: raw numbers, ISO times in UTC. */
 export function infoJson(r: InfoReport): unknown {

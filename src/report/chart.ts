@@ -1,6 +1,6 @@
 // Throughput over time as a terminal chart (asciichart), one line per group. Pure: numbers in, text out.
 import * as asciichart from 'asciichart';
-import { civil, clockOf, dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
+import { dateTimeOf, rangeClock, zoneLabel, type DisplayZone } from '../time/zone';
 import { printable } from '../view/printable';
 import { humanBytes } from '../view/units';
 import type { Metric } from './aggregate';
@@ -97,8 +97,7 @@ const METRIC_TITLE: Record<Metric, string> = { rx: 'received', tx: 'sent', total
 const paint = (text: string, color: string | undefined): string => (color ? `${color}${text}${asciichart.reset}` : text);
 
 export function renderChart(c: ChartInput): string {
-  const sameDay = ((a, b) => a.year === b.year && a.month === b.month && a.day === b.day)(civil(c.zone, c.startUs / 1000), civil(c.zone, c.endUs / 1000));
-  const at = (us: number): string => (sameDay ? clockOf(c.zone, us) : dateTimeOf(c.zone, us));
+  const at = rangeClock(c.zone, c.startUs, c.endUs);
   const seconds = (n: number): string => `${Math.round((n * c.intervalUs) / 1e3) / 1e3} s`;
   const perColumn = c.columnsPerFrame > 1
     ? `one frame (${seconds(1)}) per ${c.columnsPerFrame} columns`

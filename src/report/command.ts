@@ -2,10 +2,10 @@
 import { CaptureReader, SampleColumns } from '../capture/reader';
 import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
-import type { CommandSpec } from '../cli/spec';
+import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { CaptureError, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
-import { parseTimeSpec, type TimeSpec } from '../time/spec';
+import type { TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
 import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
 import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
@@ -39,9 +39,9 @@ export const reportCommand: CommandSpec<ReportOptions> = {
   options: [
     { flags: '--by <key>', description: `group by ${GROUP_KEYS.join('|')}; repeat to combine (default: host)`, parse: parseChoice('--by', GROUP_KEYS), repeatable: true },
     { flags: '--window <duration>', description: 'one row per group per window of this length (10s, 1m, 1h), a whole number of frames', parse: parseDuration('--window') },
-    { flags: '--from <time>', description: 'start at HH:MM[:SS], an ISO time, or +OFFSET from the start (+5m)', parse: parseTimeSpec('--from') },
-    { flags: '--to <time>', description: 'end at HH:MM[:SS], an ISO time, or -OFFSET from the end (-10m)', parse: parseTimeSpec('--to') },
-    { flags: '--utc', description: "show times in UTC instead of the recording host's time zone" },
+    RANGE_OPTIONS.from,
+    RANGE_OPTIONS.to,
+    RANGE_OPTIONS.utc,
     { flags: '--top <n>', description: 'the n groups with the most bytes, the rest summed in one other row (chart: default 5, at most 10)', parse: parseCount('--top') },
     { flags: '--sort <key>', description: `order rows by ${SORT_KEYS.join('|')} (default: total)`, parse: parseChoice('--sort', SORT_KEYS) },
     { flags: '--format <format>', description: `${FORMATS.join('|')} (default: table)`, parse: parseChoice('--format', FORMATS), conflicts: ['json'] },

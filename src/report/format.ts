@@ -1,6 +1,7 @@
 // A report as text: a table for people, CSV and JSON for scripts (raw byte counts, ISO times in UTC).
 // docs/report-format.md describes the machine formats; keep the two in step.
-import { civil, clockOf, dateTimeOf, zoneLabel, type DisplayZone } from '../time/zone';
+import { isoFromUs as iso } from '../capture/meta';
+import { dateTimeOf, rangeClock, zoneLabel, type DisplayZone } from '../time/zone';
 import { printable } from '../view/printable';
 import { grouped, humanBytes, humanDuration, humanRate, lostText } from '../view/units';
 import type { GroupKey, KeyColumn, KeyValue } from './group';
@@ -27,8 +28,6 @@ export interface ReportData {
   rows: readonly ReportRow[];
 }
 
-const iso = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
-
 /** Rates in machine formats: bytes per second to the millibyte, so equal inputs print equal text. */
 const rawRate = (v: number): number => Math.round(v * 1000) / 1000;
 
@@ -45,9 +44,7 @@ function keyText(row: ReportRow, i: number): string {
 /** The text form: a summary, then one row per group (and window), human units. */
 export function reportTable(r: ReportData, zone: DisplayZone): string {
   const s = r.summary;
-  // Times of day alone when the range is within one day, else with the date.
-  const sameDay = ((a, b) => a.year === b.year && a.month === b.month && a.day === b.day)(civil(zone, s.startUs / 1000), civil(zone, s.endUs / 1000));
-  const at = (us: number): string => (sameDay ? clockOf(zone, us) : dateTimeOf(zone, us));
+  const at = rangeClock(zone, s.startUs, s.endUs);
   const lines: [string, string][] = [
     ['capture', `${r.file} (host ${r.hostname})`],
     ['span', `${dateTimeOf(zone, s.startUs)} to ${dateTimeOf(zone, s.endUs)} (${humanDuration(s.durationUs)}), ${zoneLabel(zone, s.startUs / 1000)}`],

@@ -80,6 +80,14 @@ export function dateTimeOf(zone: DisplayZone, wallUs: number): string {
   return `${c.year}-${two(c.month)}-${two(c.day)} ${two(c.hour)}:${two(c.minute)}:${two(c.second)}`;
 }
 
+/** How to show times within [startUs, endUs]: the time of day alone when the range is within one day, else with the date. */
+export function rangeClock(zone: DisplayZone, startUs: number, endUs: number): (wallUs: number) => string {
+  const a = civil(zone, startUs / 1000);
+  const b = civil(zone, endUs / 1000);
+  const sameDay = a.year === b.year && a.month === b.month && a.day === b.day;
+  return (us) => (sameDay ? clockOf(zone, us) : dateTimeOf(zone, us));
+}
+
 /** "+01:00" style offset. */
 export function formatOffset(minutes: number): string {
   const sign = minutes < 0 ? '-' : '+';

@@ -13,7 +13,6 @@ import { openProbe, type FlowDelta, type ProbeKind } from '../../src/record/prob
 import { findTracefs, tracefsMounts } from '../../src/record/tracefs';
 import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
-import { knownFailure } from './known';
 
 export type ProbeChoice = ProbeKind | 'auto';
 
@@ -589,8 +588,6 @@ export interface CheckResult {
   ok: boolean;
   ms: number;
   error?: string;
-  /** Why this failure was expected (known.ts): it is reported, and does not fail the run. */
-  known?: string;
 }
 
 /** Runs checks in order; a failure is recorded, never thrown. */
@@ -604,8 +601,7 @@ export async function runChecks(checks: Check[], report: (r: CheckResult) => voi
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
-    const known = error === undefined ? undefined : knownFailure(c.name);
-    const r: CheckResult = { name: c.name, ok: error === undefined, ms: Date.now() - t0, ...(error === undefined ? {} : { error }), ...(known ? { known } : {}) };
+    const r: CheckResult = { name: c.name, ok: error === undefined, ms: Date.now() - t0, ...(error === undefined ? {} : { error }) };
     results.push(r);
     report(r);
   }
