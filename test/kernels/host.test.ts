@@ -1,13 +1,13 @@
-// On this machine's kernel, through `tcptop record`: the probes it cannot run fail with one clear
-// line and leave no file, and auto chooses the socket tracepoints, whose bytes are checked exactly
-// with the same checks the VM runs for the other probes (checks.ts).
+// On this machine's kernel, through `tcptop record`: each probe either attaches and counts exact bytes
+// (the same checks the VM runs, checks.ts) or fails with its exact one-line refusal and leaves no
+// file; auto chooses the socket tracepoints where the kernel has them.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CaptureReader } from '../../src/capture/reader';
+import * as zlib from 'node:zlib';
 import { oneLine, tcptop } from '../helpers/cli';
 import { ROOT } from '../helpers/paths';
 import { kernel } from '../helpers/kernel';
@@ -18,37 +18,7 @@ import { probeChecks, type ProbeChoice } from './checks';
 const [major, minor] = os.release().split('.').map(Number);
 const hasSocketTracepoints = major > 6 || (major === 6 && minor >= 3);
 
-// This project's machines refuse fentry even to root and are built without kprobes (KERNEL.md);
-// elsewhere the step that failed must still be named, with a remedy.
-const KNOWN_REFUSAL: Record<'fentry' | 'kprobe', RegExp> = {
-  fentry: /^tcptop: load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$/,
-  kprobe: /^tcptop: attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$/,
-};
-const ANY_REFUSAL = /^tcptop: (load|attach|find|create) [^:()]+: [a-z][^()]* \([^()]+\)$/;
-
-for (const kind of ['fentry', 'kprobe'] as const) {
-  test(`record --probe ${kind} here: attaches it, or fails in one line naming the step and leaves no file`, kernel, (t) => {
-    const file = path.join(tempDir(t), 'capture.db');
-    const r = tcptop(['record', '-o', file, '-c', '1', '-i', '0.2', '--probe', kind]);
-    if (r.status === 0) {
-      t.diagnostic(`this kernel runs ${kind}: its exact bytes are checked by run-vm-tests`);
-      const reader = CaptureReader.open(file);
-      try {
-        assert.equal(reader.meta.probe, kind);
-      } finally {
-        reader.close();
-      }
-      return;
-    }
-    assert.equal(r.status, 1, r.stderr);
-    const line = oneLine(r);
-    assert.ok(KNOWN_REFUSAL[kind].test(line) || ANY_REFUSAL.test(line), line);
-    assert.equal(r.stdout, '');
-    assert.equal(fs.existsSync(file), false, 'a refused probe left a capture file');
-  });
-}
-
-// The same checks as in the VM, here for the tracepoints (auto must choose them).
+// The same checks as in the VM run here, with a traffic generator built for this host.
 const checkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-host-kernel-'));
 process.on('exit', () => fs.rmSync(checkDir, { recursive: true, force: true }));
 const traffic = path.join(checkDir, 'tcptop-traffic');
@@ -56,11 +26,46 @@ const built = kernel.skip
   ? undefined
   : spawnSync('cc', ['-O2', '-static', '-pthread', '-o', traffic, path.join(ROOT, 'test/kernels/traffic.c')], { encoding: 'utf8' });
 const noCompiler = built && built.status !== 0 ? `cannot build traffic.c: ${built.error?.message ?? built.stderr.trim()}` : undefined;
+const withTraffic = { skip: kernel.skip || (noCompiler && process.env.CI !== 'true' ? noCompiler : false) };
+
+// What each refusal must say, exactly: the step that failed, the cause and the remedy.
+const REFUSAL: Record<'fentry' | 'kprobe', RegExp> = {
+  fentry: /^tcptop: load fentry programs: operation not permitted \(this kernel refuses fentry programs even to root; use --probe auto\)$/,
+  kprobe: /^tcptop: attach kprobe\/tcp_sendmsg: no such file or directory \(this kernel has no kprobes, or cannot probe that function; use --probe auto\)$/,
+};
+
+/** Whether the running kernel's own config says it was built without kprobes (null: no config to read). */
+function builtWithoutKprobes(): boolean | null {
+  try {
+    const config = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString();
+    return /^# CONFIG_KPROBES is not set$/m.test(config);
+  } catch {
+    return null;
+  }
+}
+
+for (const kind of ['fentry', 'kprobe'] as const) {
+  test(`record --probe ${kind} here: exact bytes where it attaches, else the exact refusal and no file`, withTraffic, async (t) => {
+    assert.equal(noCompiler, undefined);
+    const file = path.join(tempDir(t), 'capture.db');
+    const r = tcptop(['record', '-o', file, '-c', '1', '-i', '0.2', '--probe', kind]);
+    if (kind === 'kprobe' && builtWithoutKprobes()) assert.equal(r.status, 1, 'a kernel built without CONFIG_KPROBES must refuse kprobes');
+    if (r.status === 0) {
+      // It attaches here: the whole set of byte checks the VM runs, for this probe.
+      for (const c of probeChecks(kind, kind, { traffic, tmp: checkDir })) await t.test(c.name, () => c.run());
+      return;
+    }
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(oneLine(r), REFUSAL[kind]);
+    assert.equal(r.stdout, '');
+    assert.equal(fs.existsSync(file), false, 'a refused probe left a capture file');
+  });
+}
+
+// The tracepoints (auto must choose them where they exist).
 const tracepoints = {
-  skip:
-    kernel.skip ||
-    (!hasSocketTracepoints ? `Linux ${os.release()} has no socket tracepoints (>= 6.3); run-vm-tests checks the other probes` : false) ||
-    (noCompiler && process.env.CI !== 'true' ? noCompiler : false),
+  skip: withTraffic.skip ||
+    (!hasSocketTracepoints ? `Linux ${os.release()} has no socket tracepoints (>= 6.3); run-vm-tests checks the other probes` : false),
 };
 
 for (const probe of ['auto', 'tracepoint'] as ProbeChoice[]) {
