@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
-import { FlowCounters } from '../src/record/counters';
-import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
-import type { End } from './helpers/traffic';
-import { kernel, kernelUnavailable as unavailable } from './helpers/kernel';
+import { addonLoadError, openProbe, ProbeError } from '../../src/record/probe';
+import { FlowCounters } from '../../src/record/counters';
+import type { Drain, FlowDelta, Probe } from '../../src/record/probe';
+import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
+import type { End } from '../helpers/traffic';
+import { kernel, kernelUnavailable as unavailable } from '../helpers/kernel';
 
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
@@ -535,7 +535,7 @@ test('forced kprobe: attaches, or fails saying which operation and why', kernel,
 
 test('without privileges: one line saying to run as root', kernel, () => {
   const script = `
-    const { openProbe } = require(${JSON.stringify(path.join(__dirname, '../src/record/probe.js'))});
+    const { openProbe } = require(${JSON.stringify(path.join(__dirname, '../../src/record/probe.js'))});
     try { openProbe({ probe: 'auto' }); console.log('opened'); } catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`;
   const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
   assert.equal(r.status, 0, r.stderr);

@@ -1,8 +1,8 @@
 // The delta logic over the kernel's cumulative slot counters, with snapshots made by hand.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { formatAddress } from '../src/capture/address';
-import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from '../src/record/counters';
+import { formatAddress } from '../../src/capture/address';
+import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from '../../src/record/counters';
 
 interface Slot {
   slot: number;
