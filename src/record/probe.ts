@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from './counters';
 import type { Drain, FlowDelta } from './counters';
+import { currentMountPoints } from './mounts';
 import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
 export type { Drain, FlowDelta };
@@ -133,16 +134,9 @@ function privileged(): boolean {
   }
 }
 
+/** Where cgroup2 is mounted, for the hint; undefined (the hint goes without a path) when not found. */
 function cgroup2Mount(): string | undefined {
-  try {
-    for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const [, dir, type] = line.split(' ');
-      if (type === 'cgroup2') return dir;
-    }
-  } catch {
-    // no /proc: the hint below goes without a path
-  }
-  return undefined;
+  return currentMountPoints('cgroup2')[0];
 }
 
 function validate(opts: ProbeOptions): void {
