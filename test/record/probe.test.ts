@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addonLoadError, openProbe, ProbeError } from '../../src/record/probe';
+import { addonLoadError, checkOpenOptions, openProbe, ProbeError, type AddonOpenOptions } from '../../src/record/probe';
+import { LAYOUT } from '../../src/record/snapshot';
 import { FlowCounters } from '../../src/record/counters';
 import type { Drain, FlowDelta, Probe } from '../../src/record/probe';
 import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
@@ -239,14 +240,14 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
   // the addon directly, for a table of two slots; only this process's traffic is counted
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open('tracepoint', process.pid, 0, null, 2, null, 0); // no tracefs, no kretprobes
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0 }); // no tracefs, no kretprobes
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     const first = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 10_000, down: 1_000 });
     const unseen = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 20_000, down: 2_000 });
     await new Promise((r) => setTimeout(r, 50)); // the first connection's sockets are destroyed
-    const d1 = counters.apply(bpf.read(handle));
+    const d1 = counters.apply(bpf.drain(handle));
     assert.deepEqual([flowOf(d1.flows, first.client).txBytes, flowOf(d1.flows, first.server).txBytes], [10_000, 1_000]);
     assert.equal(d1.flows.length, 2);
     assert.ok(d1.lost.events >= 4, `lost events: ${d1.lost.events}`);
@@ -254,7 +255,7 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
     assert.equal(hasEnd(d1.flows, unseen.client), false);
     // the first connection's slots were read for the last time above, so they are free again
     const third = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 30_000, down: 3_000 });
-    const d2 = counters.apply(bpf.read(handle));
+    const d2 = counters.apply(bpf.drain(handle));
     assert.deepEqual([flowOf(d2.flows, third.client).txBytes, flowOf(d2.flows, third.server).txBytes], [30_000, 3_000]);
     assert.deepEqual(d2.lost, { events: 0, rxBytes: 0, txBytes: 0 });
   } finally {
@@ -267,14 +268,14 @@ test('freed slots come back round the ring, read after read, with exact counts',
   // head and tail pass its end again and again (three, not a power of two: the index wraps by modulo)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open('tracepoint', process.pid, 0, null, 3, null, 0);
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0 });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     for (let round = 1; round <= 8; round++) {
       const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: round * 3_000, down: round * 7 });
       await new Promise((r) => setTimeout(r, 50)); // both sockets are destroyed: their slots are CLOSED
-      const d = counters.apply(bpf.read(handle));
+      const d = counters.apply(bpf.drain(handle));
       assert.deepEqual([flowOf(d.flows, t.client).txBytes, flowOf(d.flows, t.client).rxBytes], [round * 3_000, round * 7], `round ${round}`);
       assert.deepEqual([flowOf(d.flows, t.server).rxBytes, flowOf(d.flows, t.server).txBytes], [round * 3_000, round * 7], `round ${round}`);
       assert.equal(d.flows.length, 2, `round ${round}`);
@@ -293,14 +294,14 @@ test('connections opening and closing on two CPUs at once share a small table wi
   const bpf = require('tcptop-bpf');
   const rounds = 32;
   const peer = churningPeer('tcptop-churn', 2, rounds, 25);
-  const handle = bpf.open('tracepoint', peer.pid, 0, null, 256, null, 0);
+  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0 });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     const seen = new Map<string, [number, number]>();
     const lost = { events: 0, rxBytes: 0, txBytes: 0 };
     const read = () => {
-      const d = counters.apply(bpf.read(handle));
+      const d = counters.apply(bpf.drain(handle));
       for (const f of d.flows) {
         const key = `${f.lport}>${f.rport}`;
         const s = seen.get(key) ?? [0, 0];
@@ -557,4 +558,54 @@ test('an addon that is not built, or cannot load its libraries, says what to ins
   assert.deepEqual([notBuilt.code, notBuilt.op], ['ENOENT', 'load bpf addon']);
   const noLib = addonLoadError(Object.assign(new Error('libbpf.so.1: cannot open shared object file: No such file or directory'), { code: 'ERR_DLOPEN_FAILED' }));
   assert.match(noLib.message, /^load bpf addon: libbpf\.so\.1: cannot open shared object file: No such file or directory \(install libbpf1 and libelf1, or install clang/);
+});
+
+/** Whether the addon loads here (it needs no privilege to be loaded, only to open a probe). */
+function addonLoads(): string | false {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('tcptop-bpf');
+    return false;
+  } catch {
+    return 'the tcptop-bpf addon is not built';
+  }
+}
+const withAddon = { skip: process.env.CI === 'true' ? false : addonLoads() };
+
+test("the addon's snapshot layout, from the C compiler, is the one the decoder reads", withAddon, () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  assert.deepEqual(require('tcptop-bpf').layout, LAYOUT);
+});
+
+const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0 };
+const badOpens: [string, Record<string, unknown>, RegExp][] = [
+  ['kind', { kind: 'uprobe' }, /^open: options\.kind must be "tracepoint", "fentry" or "kprobe"/],
+  ['pid', { pid: '181' }, /^open: options\.pid must be an integer from 0 to 4294967295/],
+  ['pid', { pid: -1 }, /^open: options\.pid must be an integer from 0 to 4294967295/],
+  ['family', { family: 5 }, /^open: options\.family must be 0, 4 or 6/],
+  ['cgroupPath', { cgroupPath: 3 }, /^open: options\.cgroupPath must be a string or null/],
+  ['maxSlots', { maxSlots: 1.5 }, /^open: options\.maxSlots must be an integer from 0 to 4294967295/],
+  ['maxSlots', { maxSlots: 0 }, /^open: options\.maxSlots must be at least 1/],
+  ['tracefs', { tracefs: undefined }, /^open: options\.tracefs must be a string or null/],
+  ['retprobeInstances', { retprobeInstances: undefined }, /^open: options\.retprobeInstances must be an integer from 0 to 4294967295/],
+];
+
+test("the addon's open options are checked in TypeScript: a wrong type is a TypeError naming the field", () => {
+  assert.equal(checkOpenOptions(goodOpen), goodOpen);
+  for (const [name, change, message] of badOpens) {
+    assert.throws(() => checkOpenOptions({ ...goodOpen, ...change } as unknown as AddonOpenOptions), (e: Error) => e instanceof TypeError && message.test(e.message), name);
+  }
+});
+
+test("the addon's open refuses a missing or wrong-typed option with a TypeError rather than taking a default", withAddon, () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bpf = require('tcptop-bpf');
+  assert.throws(() => bpf.open(), (e: Error) => e instanceof TypeError && /^open\(options\): options must be an object$/.test(e.message));
+  for (const [name, change, message] of badOpens) {
+    assert.throws(() => bpf.open({ ...goodOpen, ...change }), (e: Error) => e instanceof TypeError && message.test(e.message), name);
+    const missing: Record<string, unknown> = { ...goodOpen };
+    delete missing[name];
+    assert.throws(() => bpf.open(missing), (e: Error) => e instanceof TypeError && new RegExp(`^open: options\\.${name} must be`).test(e.message), `${name} missing`);
+  }
+  assert.throws(() => bpf.open({ ...goodOpen, tracefs: `/${'x'.repeat(300)}` }), /^TypeError: open: options\.tracefs must be shorter than 256 bytes$/);
 });
