@@ -95,27 +95,36 @@ export function readHeader(view: DataView): SnapshotHeader {
   return { count, lostEvents: u64(view, H.lostEvents), lostRxBytes: u64(view, H.lostRxBytes), lostTxBytes: u64(view, H.lostTxBytes) };
 }
 
-/** One record's slot and counts, read into the same object record after record: nothing is allocated per flow. */
-export class SlotRecord {
-  /** Where the record starts in the snapshot, for reading its key. */
-  at = 0;
-  slot = 0;
-  gen = 0;
-  rx = 0;
-  tx = 0;
-  /** The socket was destroyed: these counts are final and the addon has freed the slot. */
-  closed = false;
+// One record's fields, each read where the record starts (recordAt): numbers only, nothing allocated per flow.
 
-  /** Reads record `i` of the snapshot. */
-  read(view: DataView, i: number): void {
-    const at = HEADER_SIZE + i * RECORD_SIZE;
-    this.at = at;
-    this.slot = view.getUint32(at + SLOT, true);
-    this.gen = view.getUint32(at + GEN, true);
-    this.rx = u64(view, at + RX);
-    this.tx = u64(view, at + TX);
-    this.closed = view.getUint32(at + STATE, true) === SLOT_CLOSED;
-  }
+/** Where record `i` starts in the snapshot. */
+export function recordAt(i: number): number {
+  return HEADER_SIZE + i * RECORD_SIZE;
+}
+
+/** The slot's index in the kernel's table. */
+export function recordSlot(view: DataView, at: number): number {
+  return view.getUint32(at + SLOT, true);
+}
+
+/** The slot's generation: bumped each time the kernel takes the slot, so a reuse is told apart. */
+export function recordGen(view: DataView, at: number): number {
+  return view.getUint32(at + GEN, true);
+}
+
+/** Bytes received, cumulative since the slot was taken. */
+export function recordRx(view: DataView, at: number): number {
+  return u64(view, at + RX);
+}
+
+/** Bytes sent, cumulative since the slot was taken. */
+export function recordTx(view: DataView, at: number): number {
+  return u64(view, at + TX);
+}
+
+/** The socket was destroyed: the counts are final and the addon has freed the slot. */
+export function recordClosed(view: DataView, at: number): boolean {
+  return view.getUint32(at + STATE, true) === SLOT_CLOSED;
 }
 
 /**
@@ -127,7 +136,7 @@ export class KeyReader {
   private readonly comms: { w: number[]; text: string }[] = [];
   private nextComm = 0;
 
-  /** The key of the record at `at` (SlotRecord.at). */
+  /** The key of the record starting at `at`. */
   read(view: DataView, bytes: Buffer, at: number): FlowKey {
     const family: Family = view.getUint16(at + FAMILY, true) === 6 ? 6 : 4;
     const laddr = at + LADDR;

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { formatAddress } from '../../src/capture/address';
-import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from '../../src/record/counters';
+import { FlowCounters, FlowKeys, FrameMerger, SlotCounts } from '../../src/record/counters';
+import { LAYOUT, layoutDifferences } from '../../src/record/snapshot';
 
 interface Slot {
   slot: number;
@@ -19,26 +20,29 @@ interface Slot {
   rport?: number;
 }
 
-/** A snapshot as the addon's read() lays it out (bpf/tcptop.h). */
+/** A snapshot as the addon's drain() lays it out, by the layout the decoder checks the addon's against. */
 function snapshot(slots: Slot[], lost: [number, number, number] = [0, 0, 0]): Buffer {
-  const b = Buffer.alloc(HEADER_SIZE + slots.length * RECORD_SIZE);
-  lost.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), i * 8));
-  b.writeUInt32LE(slots.length, 24);
-  b.writeUInt32LE(RECORD_SIZE, 28);
+  const { header: h, record: r } = LAYOUT;
+  const b = Buffer.alloc(h.size + slots.length * r.size);
+  b.writeBigUInt64LE(BigInt(lost[0]), h.lostEvents);
+  b.writeBigUInt64LE(BigInt(lost[1]), h.lostRxBytes);
+  b.writeBigUInt64LE(BigInt(lost[2]), h.lostTxBytes);
+  b.writeUInt32LE(slots.length, h.nrecords);
+  b.writeUInt32LE(r.size, h.recordSize);
   slots.forEach((s, i) => {
-    const at = HEADER_SIZE + i * RECORD_SIZE;
-    b.writeUInt32LE(s.slot, at);
-    b.writeBigUInt64LE(BigInt(s.rx), at + 8);
-    b.writeBigUInt64LE(BigInt(s.tx), at + 16);
-    b.writeUInt32LE(s.closed ? 2 : 1, at + 24);
-    b.writeUInt32LE(s.gen ?? 1, at + 28);
-    b.writeUInt32LE(s.pid ?? 100, at + 32);
-    b.writeUInt16LE(s.family ?? 4, at + 36);
-    b.writeUInt16LE(s.lport ?? 1000 + s.slot, at + 38);
-    b.writeUInt16LE(s.rport ?? 80, at + 40);
-    Buffer.from(s.laddr ?? [127, 0, 0, 1]).copy(b, at + 48);
-    Buffer.from(s.raddr ?? [127, 0, 0, 2]).copy(b, at + 64);
-    b.write(s.comm ?? 'curl', at + 80, 15, 'utf8');
+    const at = h.size + i * r.size;
+    b.writeUInt32LE(s.slot, at + r.slot);
+    b.writeBigUInt64LE(BigInt(s.rx), at + r.rxBytes);
+    b.writeBigUInt64LE(BigInt(s.tx), at + r.txBytes);
+    b.writeUInt32LE(s.closed ? LAYOUT.slotClosed : 1, at + r.state);
+    b.writeUInt32LE(s.gen ?? 1, at + r.gen);
+    b.writeUInt32LE(s.pid ?? 100, at + r.pid);
+    b.writeUInt16LE(s.family ?? 4, at + r.family);
+    b.writeUInt16LE(s.lport ?? 1000 + s.slot, at + r.lport);
+    b.writeUInt16LE(s.rport ?? 80, at + r.rport);
+    Buffer.from(s.laddr ?? [127, 0, 0, 1]).copy(b, at + r.laddr);
+    Buffer.from(s.raddr ?? [127, 0, 0, 2]).copy(b, at + r.raddr);
+    b.write(s.comm ?? 'curl', at + r.comm, LAYOUT.commLen - 1, 'utf8');
   });
   return b;
 }
@@ -152,6 +156,67 @@ test('addresses agree with the WHATWG URL serializer on random IPv6 addresses', 
 
 test('a snapshot of another layout is refused', () => {
   const b = snapshot([{ slot: 0, rx: 1, tx: 1 }]);
-  b.writeUInt32LE(88, 28);
+  b.writeUInt32LE(88, LAYOUT.header.recordSize);
   assert.throws(() => new FlowCounters().apply(b), /unexpected layout/);
+});
+
+test('a layout with two same-sized fields swapped is told apart from the decoder\'s', () => {
+  assert.deepEqual(layoutDifferences(LAYOUT), []);
+  const swapped = { ...LAYOUT, record: { ...LAYOUT.record, lport: LAYOUT.record.rport, rport: LAYOUT.record.lport } };
+  assert.deepEqual(layoutDifferences(swapped), ['record.lport: 40 (here 38)', 'record.rport: 38 (here 40)']);
+  assert.deepEqual(layoutDifferences(undefined).length, 2 + 6 + 13);
+});
+
+test('delta: a slot\'s bytes since the previous drain; all of them when it is new, reused or counts went down', () => {
+  const s = new SlotCounts<string>();
+  const step = (slot: number, gen: number, rx: number, tx: number, flow: string, closed = false) => {
+    const held = s.continuing(slot, gen, rx, tx);
+    const out = held === undefined ? [held, rx, tx] : [held, s.rxSince(slot, rx), s.txSince(slot, tx)];
+    if (closed) s.forget(slot);
+    else s.settle(slot, gen, rx, tx, held ?? flow);
+    return out;
+  };
+  assert.deepEqual(step(5, 1, 10, 20, 'a'), [undefined, 10, 20]);
+  assert.deepEqual(step(5, 1, 15, 20, 'a'), ['a', 5, 0]);
+  assert.deepEqual(step(5, 2, 3, 4, 'b'), [undefined, 3, 4]); // another generation
+  assert.deepEqual(step(5, 2, 2, 4, 'c'), [undefined, 2, 4]); // lower counts: not the same socket's
+  assert.deepEqual(step(5, 2, 9, 9, 'c', true), ['c', 7, 5]); // closed: its last bytes, then forgotten
+  assert.equal(s.held(5), undefined);
+  assert.deepEqual(step(5, 2, 9, 9, 'd'), [undefined, 9, 9]);
+  assert.deepEqual(step(5000, 1, 1, 1, 'e'), [undefined, 1, 1]); // past the arrays: they grow
+  assert.equal(s.held(5), 'd');
+});
+
+test('keys: interned once, counted per slot, forgotten only by the sweep at the end of a drain', () => {
+  const keys = new FlowKeys();
+  const key = { pid: 1, comm: 'a', family: 4 as const, laddr: '10.0.0.1', lport: 1, raddr: '10.0.0.2', rport: 2 };
+  const a = keys.take(key);
+  assert.equal(keys.take({ ...key }), a);
+  assert.equal(a.slots, 2);
+  keys.release(a);
+  assert.deepEqual(keys.sweep(), []);
+  keys.release(a);
+  const again = keys.take(key); // taken again in the same drain: still the same flow
+  assert.equal(again, a);
+  assert.deepEqual(keys.sweep(), []);
+  keys.release(a);
+  assert.deepEqual(keys.sweep(), [a.id]);
+  assert.equal(keys.size, 0);
+  assert.notEqual(keys.take(key), a);
+});
+
+test('merge: slots of one key add up to one flow per drain, in the order first seen', () => {
+  const keys = new FlowKeys();
+  const k = (lport: number) => keys.take({ pid: 1, comm: 'a', family: 4, laddr: '10.0.0.1', lport, raddr: '10.0.0.2', rport: 2 });
+  const [a, b] = [k(1), k(2)];
+  const m = new FrameMerger();
+  m.begin(3);
+  m.add(b, 1, 2);
+  m.add(a, 10, 0);
+  m.add(b, 3, 4);
+  const f = m.finish(['gone']);
+  assert.deepEqual([f.count, f.flows, Array.from(f.rx).slice(0, f.count), Array.from(f.tx).slice(0, f.count), f.ended], [2, [b, a], [4, 10], [6, 0], ['gone']]);
+  m.begin(1);
+  m.add(a, 1, 1);
+  assert.deepEqual(m.finish([]).flows, [a]);
 });
