@@ -83,7 +83,7 @@ async function main() {
     const ns = p.run_time_ns - (b.run_time_ns ?? 0);
     console.log(`${p.name}: ${cnt} events, ${(ns / Math.max(cnt, 1)).toFixed(1)} ns/event`);
   }
-  console.log(`flows open: ${flows} (setup ${setupMs} ms); drain with them: ${drainMs.toFixed(1)} ms (${first.flows.length} flows), after traffic: ${drain2Ms.toFixed(1)} ms; lost: ${JSON.stringify(drain.lost)}`);
+  console.log(`flows open: ${flows} (setup ${setupMs} ms); drain with them: ${drainMs.toFixed(1)} ms (${first.flows.count} flows), after traffic: ${drain2Ms.toFixed(1)} ms; lost: ${JSON.stringify(drain.lost)}`);
   probe.close();
   for (const w of idle) w.kill();
 }

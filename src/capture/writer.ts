@@ -4,42 +4,7 @@ import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
 import { APPLICATION_ID, keyRange, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
-import { flowKeyString, type FlowBytes, type FlowKey, type LoadAvg, type Lost } from './types';
-
-export interface FrameInput {
-  wallUs: number;
-  monoUs: number;
-  intervalUs: number;
-  loadavg: LoadAvg;
-  lost: Lost;
-}
-
-/** A flow key with its flowKeyString, worked out once. */
-export interface KeyedFlow extends FlowKey {
-  id: string;
-}
-
-/**
- * One frame's flows as columns: flow i is flows[i], its bytes rx[i] and tx[i]. The recorder's drain produces
- * this directly, its flows the same objects (and key strings) from frame to frame, so a frame costs no object
- * per flow.
- */
-export interface FlowColumns {
-  count: number;
-  flows: readonly KeyedFlow[];
-  rx: ArrayLike<number>;
-  tx: ArrayLike<number>;
-  /**
-   * Keys (`KeyedFlow.id`) of flows that ended with this frame: every socket behind them closed. Their bytes up
-   * to the end are in this frame or earlier ones; the writer forgets them, and the same key seen again later is
-   * a new connection and gets a new flow row. Without it (flows given as a list) nothing is forgotten.
-   */
-  ended?: readonly string[];
-}
-
-function toColumns(flows: readonly FlowBytes[]): FlowColumns {
-  return { count: flows.length, flows: flows.map((f) => ({ ...f, id: flowKeyString(f) })), rx: flows.map((f) => f.rxBytes), tx: flows.map((f) => f.txBytes) };
-}
+import type { FrameFlows, FrameInput } from './types';
 
 export interface CreateOptions {
   /** Replace an existing file (a symlink at the path is removed, never followed). */
@@ -158,7 +123,7 @@ export class CaptureWriter {
   private readonly insertWideSample: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
-  private readonly writeFrame: (frame: FrameInput, flows: FlowColumns) => number;
+  private readonly writeFrame: (frame: FrameInput, flows: FrameFlows) => number;
   /**
    * The last frame and flows appended, held only so that objects of their shapes stay alive from one frame to
    * the next. The compiled row loop checks those shapes (V8 maps); a map that no live object has is freed by a
@@ -167,7 +132,7 @@ export class CaptureWriter {
    * compiled loop, and the next frames of 10,000 flows ran unoptimized: 15 to 35 ms instead of 5 (see
    * docs/performance.md).
    */
-  private readonly lastAppended: [FrameInput | null, FlowColumns | null] = [null, null];
+  private readonly lastAppended: [FrameInput | null, FrameFlows | null] = [null, null];
 
   private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
   private readonly bulk: boolean;
@@ -182,7 +147,7 @@ export class CaptureWriter {
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.flowRows = new RowBatch(db, 'INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport)', 8);
     this.sampleRows = new RowBatch(db, 'INSERT INTO sample_packed (key, rx_bytes, tx_bytes)', 3);
-    this.writeFrame = db.transaction((frame: FrameInput, flows: FlowColumns) => this.insert(frame, flows));
+    this.writeFrame = db.transaction((frame: FrameInput, flows: FrameFlows) => this.insert(frame, flows));
     this.limits = { maxAgeUs: options.maxAgeUs };
     this.bulk = options.bulk ?? false;
     if (options.maxBytes !== undefined) {
@@ -239,8 +204,7 @@ export class CaptureWriter {
   }
 
   /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
-  append(frame: FrameInput, flows: readonly FlowBytes[] | FlowColumns): number {
-    const columns = Array.isArray(flows) ? toColumns(flows as readonly FlowBytes[]) : (flows as FlowColumns);
+  append(frame: FrameInput, columns: FrameFlows): number {
     this.lastAppended[0] = frame;
     this.lastAppended[1] = columns;
     let seq: number;
@@ -327,7 +291,7 @@ export class CaptureWriter {
     this.db.close();
   }
 
-  private insert(frame: FrameInput, flows: FlowColumns): number {
+  private insert(frame: FrameInput, flows: FrameFlows): number {
     const seq = this.lastSeq + 1;
     const l = frame.loadavg;
     this.insertFrame.run(seq, frame.wallUs, frame.monoUs, frame.intervalUs, l.load1, l.load5, l.load15,

@@ -2,26 +2,21 @@
 // kept apart: decode a record (./snapshot), take its slot's delta (SlotCounts), add slots of one key up to
 // one flow (FlowKeys, FrameMerger). Pure: takes the addon's snapshot bytes, keeps the previous counts.
 import { grown, capacityFor } from '../capture/grow';
-import { flowKeyString, type FlowBytes, type FlowKey, type Lost } from '../capture/types';
-import type { FlowColumns, KeyedFlow } from '../capture/writer';
+import { flowKeyString, type FlowKey, type FrameFlows, type KeyedFlow, type Lost } from '../capture/types';
 import { KeyReader, readHeader, recordAt, recordClosed, recordGen, recordRx, recordSlot, recordTx, type SnapshotHeader } from './snapshot';
 
-/** Bytes one flow moved since the previous drain. */
-export type FlowDelta = FlowBytes;
-
-/** Bytes since the previous drain (or since attach), per flow; flows with no bytes omitted. */
+/** Bytes since the previous drain (or since attach). */
 export interface Drain {
-  flows: FlowDelta[];
+  /**
+   * Per flow, flows with no bytes left out; a flow is the same object, with the same key string, from drain to
+   * drain, so the writer's lookups stay cheap. frameRows (capture/types) makes rows of them.
+   */
+  flows: FrameFlows;
   /**
    * What could not be attributed to a flow. Events include the kprobe probe's missed returns,
    * whose bytes are unknown and so in neither byte count.
    */
   lost: Lost;
-  /**
-   * The same flows as columns, for the writer: no object per flow and interval, and each flow's key string the
-   * same string from drain to drain, so the writer's lookups stay cheap. `flows` is built from them when read.
-   */
-  columns?: FlowColumns;
 }
 
 /**
@@ -172,7 +167,7 @@ export class FrameMerger {
   }
 
   /** The drain's flows, with the keys that ended with it. */
-  finish(ended: readonly string[]): FlowColumns {
+  finish(ended: readonly string[]): FrameFlows {
     const n = this.n;
     const flows = this.gathered.slice(0, n);
     this.gathered.fill(undefined as unknown as KnownFlow, 0, n);
@@ -252,17 +247,6 @@ export class FlowCounters {
       // merge
       if (rxDelta !== 0 || txDelta !== 0) merger.add(flow, rxDelta, txDelta);
     }
-    const columns = merger.finish(keys.sweep());
-    const lost = this.lost.since(header, missedCalls);
-    let deltas: FlowDelta[] | undefined;
-    return {
-      lost,
-      columns,
-      get flows(): FlowDelta[] {
-        deltas ??= columns.flows.map((k, i) => ({ pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr,
-          rport: k.rport, rxBytes: columns.rx[i], txBytes: columns.tx[i] }));
-        return deltas;
-      },
-    };
+    return { flows: merger.finish(keys.sweep()), lost: this.lost.since(header, missedCalls) };
   }
 }

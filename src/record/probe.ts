@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FlowCounters } from './counters';
 import { layoutDifferences } from './snapshot';
-import type { Drain, FlowDelta } from './counters';
+import type { Drain } from './counters';
 import { currentMountPoints } from './mounts';
 import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
-export type { Drain, FlowDelta };
+export type { Drain };
 
 export type ProbeKind = 'tracepoint' | 'fentry' | 'kprobe';
 

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { CaptureReader } from '../../src/capture/reader';
-import type { FlowBytes } from '../../src/capture/types';
-import { CaptureWriter, framesToDrop, type FrameInput } from '../../src/capture/writer';
+import { frameFlowsOf, type FlowBytes, type FrameInput } from '../../src/capture/types';
+import { CaptureWriter, framesToDrop } from '../../src/capture/writer';
 import { tempDir } from '../helpers/tmp';
 
 const frame = (n: number): FrameInput => ({
@@ -37,7 +37,7 @@ test('--max-size: the file never grows past the limit; the newest frames are kep
   const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxBytes: max });
   let largest = 0;
   for (let n = 1; n <= 1500; n++) {
-    w.append(frame(n), flows(n));
+    w.append(frame(n), frameFlowsOf(flows(n)));
     largest = Math.max(largest, sizeOf(file));
   }
   assert.ok(largest <= max, `grew to ${largest} bytes`);
@@ -61,7 +61,7 @@ test('--max-size: the file never grows past the limit; the newest frames are kep
 test('--max-duration: only frames that ended within the window of the newest are kept', (t) => {
   const file = path.join(tempDir(t), 'age.db');
   const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxAgeUs: 30e6 });
-  for (let n = 1; n <= 100; n++) w.append(frame(n), flows(n).slice(0, 5));
+  for (let n = 1; n <= 100; n++) w.append(frame(n), frameFlowsOf(flows(n).slice(0, 5)));
   w.close(true);
   const r = CaptureReader.open(file);
   const span = r.span()!;
