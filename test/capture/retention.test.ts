@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { CaptureReader } from '../../src/capture/reader';
 import { frameFlowsOf, type FlowBytes, type FrameInput } from '../../src/capture/types';
-import { CaptureWriter, framesToDrop } from '../../src/capture/writer';
+import { framesToDrop } from '../../src/capture/retention';
+import { CaptureWriter } from '../../src/capture/writer';
 import { tempDir } from '../helpers/tmp';
 
 const frame = (n: number): FrameInput => ({
