@@ -2,10 +2,9 @@
 // Checks options, tries the probe chain, and turns the addon's errors into one-line messages.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FlowCounters } from './counters';
-import { layoutDifferences } from './snapshot';
-import type { Drain } from './counters';
+import { FlowCounters, type Drain } from './counters';
 import { currentMountPoints } from './mounts';
+import { layoutDifferences } from './snapshot';
 import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
 export type { Drain };
