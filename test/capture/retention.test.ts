@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -69,4 +70,25 @@ test('--max-duration: only frames that ended within the window of the newest are
   assert.deepEqual([span.firstSeq, span.lastSeq], [70, 100]);
   assert.equal(r.meta.completeFromWallUs, frame(70).wallUs - 1e6);
   r.close();
+});
+
+test('retention prepares its statements once, not for every frame it drops', (t) => {
+  const file = path.join(tempDir(t), 'prepared.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxAgeUs: 3e6, maxBytes: 8 << 20 });
+  const same = flows(1).slice(0, 5);
+  for (let n = 1; n <= 10; n++) w.append(frame(n), frameFlowsOf(same));
+  const prepare = Database.prototype.prepare;
+  let prepared = 0;
+  Database.prototype.prepare = function (this: Database.Database, source: string) {
+    prepared++;
+    return prepare.call(this, source);
+  } as typeof prepare;
+  try {
+    for (let n = 11; n <= 40; n++) w.append(frame(n), frameFlowsOf(same));
+  } finally {
+    Database.prototype.prepare = prepare;
+  }
+  assert.equal(w.droppedFrames, 36);
+  assert.equal(prepared, 0);
+  w.close(true);
 });
