@@ -114,8 +114,11 @@ function loadAddon(): Addon {
   } catch (err) {
     throw addonLoadError(err as NodeJS.ErrnoException);
   }
-  if (layoutDifferences(loaded.layout).length > 0) {
-    throw new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+  const moved = layoutDifferences(loaded.layout);
+  if (moved.length > 0) {
+    const err = new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+    err.detail = `snapshot layout: ${moved.join(', ')}`;
+    throw err;
   }
   addon = loaded;
   return loaded;
