@@ -39,8 +39,7 @@ Sampler.prototype.sample = function () {
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const s = sample.call(this);
-  // columns when the drain gives them: reading s.flows would build the objects the recorder never builds
-  last = { flows: s.columns ? s.columns.count : s.flows.length, drainMs: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs(process.cpuUsage(c0)) };
+  last = { flows: s.flows.count, drainMs: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs(process.cpuUsage(c0)) };
   return s;
 };
 let insertMs = 0;
@@ -60,7 +59,7 @@ CaptureWriter.prototype.append = function (frame, flows, ...rest) {
   const seq = append.call(this, frame, flows, ...rest);
   const t1 = process.hrtime.bigint();
   const cpu = cpuMs(process.cpuUsage(c0)) + (last ? last.cpuMs : 0);
-  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : (flows.count ?? flows.length), drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs, cpuMs: cpu });
+  timings.push({ atUs: Number(t1 / 1000n), flows: last ? last.flows : flows.count, drainMs: last ? last.drainMs : 0, appendMs: Number(t1 - t0) / 1e6, insertMs, cpuMs: cpu });
   last = null;
   return seq;
 };

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatLoadavg } from '../src/capture/loadavg';
 import type { CaptureHeader } from '../src/capture/meta';
-import type { FlowBytes, FlowKey } from '../src/capture/types';
+import { frameFlowsOf, type FlowBytes, type FlowKey } from '../src/capture/types';
 import { CaptureWriter } from '../src/capture/writer';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -68,7 +68,7 @@ export function generateBenchCapture(file: string, frames = 3600, flows = 1000):
     }
     const load = { load1: 1.5, load5: 1.2, load15: 1, running: 2, tasks: 900, lastPid: 40000 + i };
     w.append({ wallUs: header.startWallUs + i * 1_000_000, monoUs: 1e10 + i * 1_000_000, intervalUs: 1_000_000,
-      loadavg: { ...load, raw: formatLoadavg(load) }, lost: { events: 0, rxBytes: 0, txBytes: 0 } }, bytes);
+      loadavg: { ...load, raw: formatLoadavg(load) }, lost: { events: 0, rxBytes: 0, txBytes: 0 } }, frameFlowsOf(bytes));
   }
   w.close(true);
   return frames * flows;

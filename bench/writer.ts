@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CaptureHeader } from '../src/capture/meta';
-import { flowKeyString, type FlowKey } from '../src/capture/types';
-import { CaptureWriter, type FlowColumns, type FrameInput } from '../src/capture/writer';
+import { flowKeyString, type FlowKey, type FrameFlows, type FrameInput } from '../src/capture/types';
+import { CaptureWriter } from '../src/capture/writer';
 import { BENCH_HEADER } from './report';
 import { check, grouped, type Row } from './table';
 
@@ -43,7 +43,7 @@ function churn(file: string): ChurnResult {
         raddr: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, rport: 1024 + (n % 60_000) };
       return { ...key, id: flowKeyString(key) };
     });
-    const columns: FlowColumns = { count: flows.length, flows, rx: new Float64Array(flows.length).fill(1_500),
+    const columns: FrameFlows = { count: flows.length, flows, rx: new Float64Array(flows.length).fill(1_500),
       tx: new Float64Array(flows.length).fill(40_000), ended };
     const frame: FrameInput = { wallUs: HEADER.startWallUs + f * 1e6, monoUs: f * 1e6, intervalUs: 1e6,
       loadavg: { load1: 1, load5: 1, load15: 1, running: 1, tasks: 200, lastPid: 1, raw: '1.00 1.00 1.00 1/200 1' },

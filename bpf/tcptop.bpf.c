@@ -499,9 +499,8 @@ int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* Fires once per TCP socket when it is destroyed, after its last send or receive. */
-SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(tp_destroy, struct sock *sk)
+/* The tracing probes' end of a socket: its flows become CLOSED and its storage goes. */
+static __always_inline int destroy_traced(struct sock *sk)
 {
 	struct tcptop_sock_state *st = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
 
@@ -510,6 +509,13 @@ int BPF_PROG(tp_destroy, struct sock *sk)
 		bpf_sk_storage_delete(&sock_flows, sk);
 	}
 	return 0;
+}
+
+/* Fires once per TCP socket when it is destroyed, after its last send or receive. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tp_destroy, struct sock *sk)
+{
+	return destroy_traced(sk);
 }
 
 /* 2. fentry/fexit (BTF, >= 5.12 for the atomics used): fexit sees the bytes actually moved. */
@@ -566,13 +572,7 @@ int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, in
 SEC("fentry/tcp_v4_destroy_sock")
 int BPF_PROG(fentry_destroy, struct sock *sk)
 {
-	struct tcptop_sock_state *st = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
-
-	if (st) {
-		close_flows(&st->flows);
-		bpf_sk_storage_delete(&sock_flows, sk);
-	}
-	return 0;
+	return destroy_traced(sk);
 }
 
 /* 3. kprobes, the last resort: the entry remembers the socket per thread, the return counts. The

@@ -68,7 +68,8 @@ struct tcptop_inflight {
 	__u32 _pad;
 };
 
-/* What the addon's read() returns: this header, then nrecords records. */
+/* What the addon's drain() returns: this header, then nrecords records. The addon exports where each
+ * field lies (its layout), which the TypeScript decoder checks its own offsets against. */
 struct tcptop_snapshot_header {
 	__u64 lost_events;
 	__u64 lost_rx_bytes;

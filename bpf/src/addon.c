@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The N-API addon: open and load the kernel program with its filters, attach one probe kind, copy
+// The N-API addon: open and load the kernel program with its filters, attach one probe kind, drain
 // the flow table into a Buffer, close. Thin and synchronous; the TypeScript side checks the
 // options before calling and turns the errors thrown here ({code, errno, op}) into messages.
 #define _GNU_SOURCE
@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <linux/perf_event.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -332,41 +333,93 @@ static void *map_shared(struct bpf_map *map, size_t len)
 	return mem == MAP_FAILED ? NULL : mem;
 }
 
-static bool get_string(napi_env env, napi_value v, char *buf, size_t len)
+/* Throws a TypeError "open: options.<name> must be <what>"; returns false, for the caller to return. */
+static bool bad_option(napi_env env, const char *name, const char *what)
 {
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "open: options.%s must be %s", name, what);
+	napi_throw_type_error(env, NULL, msg);
+	return false;
+}
+
+/* options[name], an integer from 0 to 2^32 - 1; anything else (missing included) is a TypeError. */
+static bool option_u32(napi_env env, napi_value opts, const char *name, uint32_t *out)
+{
+	napi_valuetype type;
+	napi_value v;
+	double d;
+
+	if (napi_get_named_property(env, opts, name, &v) != napi_ok || napi_typeof(env, v, &type) != napi_ok ||
+	    type != napi_number || napi_get_value_double(env, v, &d) != napi_ok ||
+	    !(d >= 0 && d <= UINT32_MAX && d == (double)(uint32_t)d))
+		return bad_option(env, name, "an integer from 0 to 4294967295");
+	*out = (uint32_t)d;
+	return true;
+}
+
+/* options[name], a string shorter than len bytes, or (if nullable) null for none, read as "". */
+static bool option_string(napi_env env, napi_value opts, const char *name, bool nullable, char *buf, size_t len)
+{
+	napi_valuetype type;
+	napi_value v;
 	size_t n;
 
+	buf[0] = '\0';
+	if (napi_get_named_property(env, opts, name, &v) != napi_ok || napi_typeof(env, v, &type) != napi_ok)
+		return bad_option(env, name, nullable ? "a string or null" : "a string");
+	if (type == napi_null && nullable)
+		return true;
+	if (type != napi_string)
+		return bad_option(env, name, nullable ? "a string or null" : "a string");
+	if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok || n >= len) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "shorter than %zu bytes", len);
+		return bad_option(env, name, what);
+	}
 	return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok;
 }
 
-/* open(kind, pid, family, cgroupPath | null, maxSlots, tracefs | null, retprobeInstances) -> handle.
- * Loads, does not attach. */
+/* open({ kind, pid, family, cgroupPath, maxSlots, tracefs, retprobeInstances }) -> handle. Loads, does
+ * not attach. Every field is required (the strings may be null); a missing or wrong-typed one is a
+ * TypeError, never a default. */
 static napi_value probe_open(napi_env env, napi_callback_info info)
 {
-	napi_value argv[7], handle, null_value;
-	size_t argc = 7;
-	char kind[16], cgroup_path[4096] = "", tracefs[TRACEFS_PATH_LEN] = "", op[64];
-	uint32_t pid = 0, family = 0, max_slots = TCPTOP_DEFAULT_SLOTS, instances = 0;
+	napi_value argv[1], handle, null_value;
+	size_t argc = 1;
+	char kind[16], cgroup_path[4096], tracefs[TRACEFS_PATH_LEN], op[64];
+	uint32_t pid, family, max_slots, instances;
 	struct btf *vmlinux_btf;
 	struct probe *p;
 	napi_valuetype type;
 	int err;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 7 || !get_string(env, argv[0], kind, sizeof(kind))) {
-		napi_throw_type_error(env, NULL, "open(kind, pid, family, cgroupPath, maxSlots, tracefs, retprobeInstances)");
+	if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_object) {
+		napi_throw_type_error(env, NULL, "open(options): options must be an object");
 		return NULL;
 	}
-	napi_get_value_uint32(env, argv[1], &pid);
-	napi_get_value_uint32(env, argv[2], &family);
-	napi_typeof(env, argv[3], &type);
-	if (type == napi_string)
-		get_string(env, argv[3], cgroup_path, sizeof(cgroup_path));
-	napi_get_value_uint32(env, argv[4], &max_slots);
-	napi_typeof(env, argv[5], &type);
-	if (type == napi_string)
-		get_string(env, argv[5], tracefs, sizeof(tracefs));
-	napi_get_value_uint32(env, argv[6], &instances);
+	if (!option_string(env, argv[0], "kind", false, kind, sizeof(kind)) ||
+	    !option_u32(env, argv[0], "pid", &pid) ||
+	    !option_u32(env, argv[0], "family", &family) ||
+	    !option_string(env, argv[0], "cgroupPath", true, cgroup_path, sizeof(cgroup_path)) ||
+	    !option_u32(env, argv[0], "maxSlots", &max_slots) ||
+	    !option_string(env, argv[0], "tracefs", true, tracefs, sizeof(tracefs)) ||
+	    !option_u32(env, argv[0], "retprobeInstances", &instances))
+		return NULL;
+	if (strcmp(kind, "tracepoint") != 0 && strcmp(kind, "fentry") != 0 && strcmp(kind, "kprobe") != 0) {
+		bad_option(env, "kind", "\"tracepoint\", \"fentry\" or \"kprobe\"");
+		return NULL;
+	}
+	if (family != 0 && family != 4 && family != 6) {
+		bad_option(env, "family", "0, 4 or 6");
+		return NULL;
+	}
+	if (max_slots == 0) {
+		bad_option(env, "maxSlots", "at least 1");
+		return NULL;
+	}
 
 	first_warning[0] = '\0';
 	p = calloc(1, sizeof(*p));
@@ -381,7 +434,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	else if (strcmp(kind, "kprobe") == 0)
 		p->kind = KIND_KPROBE;
 	else
-		p->kind = KIND_TRACEPOINT;
+		p->kind = KIND_TRACEPOINT; /* checked above: "tracepoint" */
 
 	vmlinux_btf = btf__load_vmlinux_btf();
 	if (!vmlinux_btf) {
@@ -620,11 +673,11 @@ static napi_value probe_events(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/* read(handle[, buffer]) -> Buffer: header, then every non-free slot. CLOSED slots are freed once
+/* drain(handle[, buffer]) -> Buffer: header, then every non-free slot. CLOSED slots are freed once
  * copied, since the copy holds their final counts; the caller must treat them as final. The buffer of
- * the previous read is filled again when it is large enough (the header says how much of it is used),
+ * the previous drain is filled again when it is large enough (the header says how much of it is used),
  * so a recorder does not hand the garbage collector a megabyte a second; else a larger one is made. */
-static napi_value probe_read(napi_env env, napi_callback_info info)
+static napi_value probe_drain(napi_env env, napi_callback_info info)
 {
 	struct tcptop_snapshot_header *hdr;
 	struct tcptop_snapshot_record *rec;
@@ -653,7 +706,7 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 	    napi_get_buffer_info(env, argv[1], &data, &given) == napi_ok && given >= need) {
 		buffer = argv[1];
 	} else {
-		/* room for a quarter more flows, so that a growing table does not reallocate every read */
+		/* room for a quarter more flows, so that a growing table does not reallocate every drain */
 		need += (capacity / 4 + 64) * sizeof(*rec);
 		if (napi_create_buffer(env, need, &data, &buffer) != napi_ok)
 			return throw_error(env, "read flows", ENOMEM);
@@ -666,7 +719,7 @@ static napi_value probe_read(napi_env env, napi_callback_info info)
 	tail = p->skel->bss->free_tail;
 	head = __atomic_load_n(&p->skel->bss->free_head, __ATOMIC_ACQUIRE);
 
-	/* slots that turned active since counting wait for the next read: their counts are cumulative */
+	/* slots that turned active since counting wait for the next drain: their counts are cumulative */
 	for (i = 0; i < end && used < capacity; i++) {
 		struct tcptop_flow_slot *f = &p->table[i];
 		__u32 state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
@@ -715,13 +768,60 @@ static napi_value probe_close_js(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+static void set_u32(napi_env env, napi_value object, const char *name, uint32_t value)
+{
+	napi_value v;
+
+	napi_create_uint32(env, value, &v);
+	napi_set_named_property(env, object, name, v);
+}
+
+/* Where each field of the snapshot drain() returns lies (bpf/tcptop.h), for the TypeScript decoder to
+ * check its own offsets against: two fields of one size swapped keep every size the same. */
+static napi_value snapshot_layout(napi_env env)
+{
+	napi_value layout, header, record;
+
+#define HEADER(name, field) set_u32(env, header, name, offsetof(struct tcptop_snapshot_header, field))
+#define RECORD(name, field) set_u32(env, record, name, offsetof(struct tcptop_snapshot_record, field))
+	napi_create_object(env, &header);
+	set_u32(env, header, "size", sizeof(struct tcptop_snapshot_header));
+	HEADER("lostEvents", lost_events);
+	HEADER("lostRxBytes", lost_rx_bytes);
+	HEADER("lostTxBytes", lost_tx_bytes);
+	HEADER("nrecords", nrecords);
+	HEADER("recordSize", record_size);
+	napi_create_object(env, &record);
+	set_u32(env, record, "size", sizeof(struct tcptop_snapshot_record));
+	RECORD("slot", slot);
+	RECORD("rxBytes", flow.rx_bytes);
+	RECORD("txBytes", flow.tx_bytes);
+	RECORD("state", flow.state);
+	RECORD("gen", flow.gen);
+	RECORD("pid", flow.id.pid);
+	RECORD("family", flow.id.family);
+	RECORD("lport", flow.id.lport);
+	RECORD("rport", flow.id.rport);
+	RECORD("laddr", flow.id.laddr);
+	RECORD("raddr", flow.id.raddr);
+	RECORD("comm", flow.id.comm);
+#undef HEADER
+#undef RECORD
+	napi_create_object(env, &layout);
+	napi_set_named_property(env, layout, "header", header);
+	napi_set_named_property(env, layout, "record", record);
+	set_u32(env, layout, "commLen", TCPTOP_COMM_LEN);
+	set_u32(env, layout, "slotClosed", TCPTOP_SLOT_CLOSED);
+	return layout;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
 		{ "open", NULL, probe_open, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "attach", NULL, probe_attach, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "events", NULL, probe_events, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "read", NULL, probe_read, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "drain", NULL, probe_drain, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "close", NULL, probe_close_js, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_value v;
@@ -729,10 +829,7 @@ static napi_value init(napi_env env, napi_value exports)
 	debug_log = getenv("TCPTOP_BPF_DEBUG") != NULL;
 	libbpf_set_print(on_libbpf_print);
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
-	napi_create_uint32(env, sizeof(struct tcptop_snapshot_header), &v);
-	napi_set_named_property(env, exports, "headerSize", v);
-	napi_create_uint32(env, sizeof(struct tcptop_snapshot_record), &v);
-	napi_set_named_property(env, exports, "recordSize", v);
+	napi_set_named_property(env, exports, "layout", snapshot_layout(env));
 	napi_create_uint32(env, TCPTOP_DEFAULT_SLOTS, &v);
 	napi_set_named_property(env, exports, "defaultSlots", v);
 	return exports;

@@ -21,6 +21,11 @@ export function flowKeyString(k: FlowKey): string {
   return `${k.pid}\0${k.comm}\0${k.family}\0${k.laddr}\0${k.lport}\0${k.raddr}\0${k.rport}`;
 }
 
+/** A flow key with its flowKeyString, worked out once. */
+export interface KeyedFlow extends FlowKey {
+  id: string;
+}
+
 /** A flow as stored: its key and the id samples refer to. */
 export interface Flow extends FlowKey {
   id: number;
@@ -56,6 +61,47 @@ export interface Frame {
   intervalUs: number;
   loadavg: LoadAvg;
   lost: Lost;
+}
+
+/** A frame as appended: everything but its sequence number, which the writer gives it. */
+export type FrameInput = Omit<Frame, 'seq'>;
+
+/**
+ * One frame's flows, as the recorder's drain makes them and the writer appends them: columns, flow i being
+ * flows[i] with rx[i] and tx[i] bytes. The drain gives the same flow objects (and key strings) from frame to
+ * frame, so a frame costs no object per flow. frameRows turns it into rows, frameFlowsOf rows into it.
+ */
+export interface FrameFlows {
+  count: number;
+  flows: readonly KeyedFlow[];
+  rx: ArrayLike<number>;
+  tx: ArrayLike<number>;
+  /**
+   * Keys (`KeyedFlow.id`) of flows that ended with this frame: every socket behind them closed. Their bytes up
+   * to the end are in this frame or earlier ones; the writer forgets them, and the same key seen again later is
+   * a new connection and gets a new flow row. Without it nothing is forgotten.
+   */
+  ended?: readonly string[];
+}
+
+/** A frame's flows as rows, one object per flow, in order: for the views and anything else that is not the writer. */
+export function frameRows(f: FrameFlows): FlowBytes[] {
+  const rows: FlowBytes[] = new Array(f.count);
+  for (let i = 0; i < f.count; i++) {
+    const k = f.flows[i];
+    rows[i] = { pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr, rport: k.rport,
+      rxBytes: f.rx[i], txBytes: f.tx[i] };
+  }
+  return rows;
+}
+
+/** Rows as a frame's flows (what a hand-made or generated frame starts from); `ended` as in FrameFlows. */
+export function frameFlowsOf(rows: readonly FlowBytes[], ended?: readonly string[]): FrameFlows {
+  const flows = rows.map((f): KeyedFlow => {
+    const key = { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport };
+    return { ...key, id: flowKeyString(key) };
+  });
+  return { count: rows.length, flows, rx: rows.map((f) => f.rxBytes), tx: rows.map((f) => f.txBytes), ended };
 }
 
 /** Bytes one flow moved in one frame, as returned to the application. */

@@ -3,43 +3,11 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
-import { APPLICATION_ID, keyRange, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
-import { flowKeyString, type FlowBytes, type FlowKey, type LoadAvg, type Lost } from './types';
-
-export interface FrameInput {
-  wallUs: number;
-  monoUs: number;
-  intervalUs: number;
-  loadavg: LoadAvg;
-  lost: Lost;
-}
-
-/** A flow key with its flowKeyString, worked out once. */
-export interface KeyedFlow extends FlowKey {
-  id: string;
-}
-
-/**
- * One frame's flows as columns: flow i is flows[i], its bytes rx[i] and tx[i]. The recorder's drain produces
- * this directly, its flows the same objects (and key strings) from frame to frame, so a frame costs no object
- * per flow.
- */
-export interface FlowColumns {
-  count: number;
-  flows: readonly KeyedFlow[];
-  rx: ArrayLike<number>;
-  tx: ArrayLike<number>;
-  /**
-   * Keys (`KeyedFlow.id`) of flows that ended with this frame: every socket behind them closed. Their bytes up
-   * to the end are in this frame or earlier ones; the writer forgets them, and the same key seen again later is
-   * a new connection and gets a new flow row. Without it (flows given as a list) nothing is forgotten.
-   */
-  ended?: readonly string[];
-}
-
-function toColumns(flows: readonly FlowBytes[]): FlowColumns {
-  return { count: flows.length, flows: flows.map((f) => ({ ...f, id: flowKeyString(f) })), rx: flows.map((f) => f.rxBytes), tx: flows.map((f) => f.txBytes) };
-}
+import { FlowIds } from './flow-ids';
+import { grown } from './grow';
+import { CHECKPOINT_PAGES, Retention } from './retention';
+import { APPLICATION_ID, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
+import type { FrameFlows, FrameInput } from './types';
 
 export interface CreateOptions {
   /** Replace an existing file (a symlink at the path is removed, never followed). */
@@ -55,15 +23,12 @@ export interface CreateOptions {
   bulk?: boolean;
 }
 
-/** The smallest --max-size that leaves room for the schema, a WAL and some frames. */
-export const MIN_MAX_BYTES = 1 << 20;
-
 /** Rows numbered below this, with flow ids below 2^32, sort as one number each: id * ROW_SPAN + row. */
 const ROW_SPAN = 2 ** 21;
 
 /**
  * The rows `0..n-1` in the order of their ids (distinct within a frame). Sorted as numbers in one typed array,
- * id and row packed together, which is several times faster than sorting row numbers with a comparator.
+ * id and row packed together: much faster than sorting row numbers with a comparator.
  */
 export function rowsById(ids: Float64Array, n: number): ArrayLike<number> {
   let max = 0;
@@ -77,28 +42,8 @@ export function rowsById(ids: Float64Array, n: number): ArrayLike<number> {
 }
 
 /**
- * WAL pages after which a commit folds the WAL back into the file (SQLite's default is 1000). The frame whose
- * commit crosses it pays for the copy and the file's fsync, so smaller and more frequent checkpoints keep any
- * one frame's commit short: with 10,000 active flows a frame is about 40 pages, and a 1,000-page checkpoint
- * made that frame's commit about 9 ms instead of 3 (256 pages: 5 ms). The pages written are the same.
- */
-const CHECKPOINT_PAGES = 256;
-
-/**
- * How many of the oldest frames to drop so the used part of the file falls to 90% of its budget. Dropping
- * a tenth at a time keeps deletes rare and their transactions small; the pages they free are reused by the
- * next frames, so the file stops growing.
- */
-export function framesToDrop(usedBytes: number, budgetBytes: number, frames: number): number {
-  if (usedBytes <= budgetBytes || frames <= 1) return 0;
-  const perFrame = usedBytes / frames;
-  return Math.min(frames - 1, Math.ceil((usedBytes - 0.9 * budgetBytes) / perFrame));
-}
-
-/**
- * Inserts rows many at a time: a multi-row VALUES statement per chunk of up to 256 rows. A statement call costs
- * about as much as the rows it inserts, so this is several times faster than a row per call, and the rows go in
- * in the same order, into the same pages.
+ * Inserts rows many at a time: a multi-row VALUES statement per chunk of up to 256 rows, since a statement call
+ * costs about as much as the rows it inserts. The rows go in in the same order, into the same pages.
  */
 class RowBatch {
   private static readonly CHUNKS = [256, 64, 16, 4, 1];
@@ -130,18 +75,8 @@ class RowBatch {
 }
 
 export class CaptureWriter {
-  /**
-   * The flows that may still move bytes, by key: a handle into `idOf` (the flow's id in the file), `seenIn` and
-   * `rowOf` (the insert that last saw it and where its bytes are in that insert's rows: merges duplicates).
-   * An ended flow is forgotten and its handle reused, so the writer's memory follows the flows alive at once,
-   * not every flow the capture has held (a day of connections coming and going).
-   */
-  private readonly handles = new Map<string, number>();
-  private idOf = new Float64Array(0);
-  private seenIn = new Float64Array(0);
-  private rowOf = new Int32Array(0);
-  private readonly freeHandles: number[] = [];
-  private nextHandle = 0;
+  /** The flow row of each flow that may still move bytes. */
+  private readonly ids = new FlowIds();
   /** Flow rows written by committed frames. */
   private flowsAdded = 0;
   private lastSeq = 0;
@@ -158,18 +93,14 @@ export class CaptureWriter {
   private readonly insertWideSample: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
-  private readonly writeFrame: (frame: FrameInput, flows: FlowColumns) => number;
+  private readonly writeFrame: (frame: FrameInput, flows: FrameFlows) => number;
   /**
-   * The last frame and flows appended, held only so that objects of their shapes stay alive from one frame to
-   * the next. The compiled row loop checks those shapes (V8 maps); a map that no live object has is freed by a
-   * full collection, which throws away the code that checks it. A recorder's frames are garbage by the time V8
-   * collects between intervals, so a memory-reducing collection a few seconds into a recording dropped the
-   * compiled loop, and the next frames of 10,000 flows ran unoptimized: 15 to 35 ms instead of 5 (see
-   * docs/performance.md).
+   * The last frame appended, held so that objects of its shapes (V8 maps) stay alive between frames: a full
+   * collection frees a map no live object has, and throws away the compiled row loop that checks it
+   * (docs/performance.md, the writer).
    */
-  private readonly lastAppended: [FrameInput | null, FlowColumns | null] = [null, null];
-
-  private readonly limits: { budgetBytes?: number; maxAgeUs?: number };
+  private readonly lastAppended: [FrameInput | null, FrameFlows | null] = [null, null];
+  private readonly retention: Retention | null;
   private readonly bulk: boolean;
 
   private constructor(readonly path: string, private readonly db: Database.Database, options: CreateOptions) {
@@ -182,18 +113,9 @@ export class CaptureWriter {
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.flowRows = new RowBatch(db, 'INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport)', 8);
     this.sampleRows = new RowBatch(db, 'INSERT INTO sample_packed (key, rx_bytes, tx_bytes)', 3);
-    this.writeFrame = db.transaction((frame: FrameInput, flows: FlowColumns) => this.insert(frame, flows));
-    this.limits = { maxAgeUs: options.maxAgeUs };
+    this.writeFrame = db.transaction((frame: FrameInput, flows: FrameFlows) => this.insert(frame, flows));
+    this.retention = Retention.of(db, { maxBytes: options.maxBytes, maxAgeUs: options.maxAgeUs });
     this.bulk = options.bulk ?? false;
-    if (options.maxBytes !== undefined) {
-      // The limit covers the WAL and its index too. The WAL is checkpointed and cut back at a twentieth of
-      // it, but one transaction (a frame, or a batch of deletes) can take it past that before the
-      // checkpoint; the file's used pages get 60%, which leaves room for both.
-      const pageSize = Number(db.pragma('page_size', { simple: true }));
-      db.pragma(`wal_autocheckpoint = ${Math.min(CHECKPOINT_PAGES, Math.max(8, Math.floor(options.maxBytes / 20 / pageSize)))}`);
-      db.pragma(`journal_size_limit = ${Math.floor(options.maxBytes / 20)}`);
-      this.limits.budgetBytes = Math.floor(options.maxBytes * 0.6);
-    }
   }
 
   /**
@@ -235,12 +157,11 @@ export class CaptureWriter {
 
   /** Flows the writer keeps a handle for: those not known to have ended. */
   get liveFlows(): number {
-    return this.handles.size;
+    return this.ids.size;
   }
 
   /** Appends one frame and its flows' bytes in one transaction; returns the frame's sequence number. */
-  append(frame: FrameInput, flows: readonly FlowBytes[] | FlowColumns): number {
-    const columns = Array.isArray(flows) ? toColumns(flows as readonly FlowBytes[]) : (flows as FlowColumns);
+  append(frame: FrameInput, columns: FrameFlows): number {
     this.lastAppended[0] = frame;
     this.lastAppended[1] = columns;
     let seq: number;
@@ -249,52 +170,26 @@ export class CaptureWriter {
       this.flowsAdded += this.addedFlows.length;
     } catch (err) {
       // The transaction was rolled back: so were the flows it added, which the id cache must forget.
-      for (const key of this.addedFlows) this.forget(key);
+      for (const key of this.addedFlows) this.ids.forget(key);
       throw err;
     } finally {
       this.addedFlows.length = 0;
       // ended either way: a flow's bytes after its end cannot come
-      if (columns.ended) for (const key of columns.ended) this.forget(key);
+      if (columns.ended) for (const key of columns.ended) this.ids.forget(key);
     }
     this.lastSeq = seq;
-    if (this.limits.budgetBytes !== undefined || this.limits.maxAgeUs !== undefined) this.retain(frame.monoUs);
+    if (this.retention) {
+      const dropped = this.retention.apply(frame.monoUs, seq);
+      // a returning flow must not point at a row that went
+      this.ids.forgetIds(dropped.flowIds);
+      this.dropped += dropped.frames;
+    }
     return seq;
   }
 
   /** Frames dropped so far to stay within --max-size/--max-duration. */
   get droppedFrames(): number {
     return this.dropped;
-  }
-
-  /** Drops the oldest frames beyond the limits, in one transaction, and notes from when the capture is complete. */
-  private retain(nowMonoUs: number): void {
-    const oldest = Number(this.db.prepare('SELECT min(seq) FROM frame').pluck().get());
-    let keepFrom = oldest;
-    if (this.limits.maxAgeUs !== undefined) {
-      const first = this.db.prepare('SELECT min(seq) FROM frame WHERE mono_us >= ?').pluck().get(nowMonoUs - this.limits.maxAgeUs);
-      keepFrom = Math.max(keepFrom, Number(first));
-    }
-    if (this.limits.budgetBytes !== undefined) {
-      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-      const used = (Number(this.db.pragma('page_count', { simple: true })) - Number(this.db.pragma('freelist_count', { simple: true }))) * pageSize;
-      keepFrom = Math.max(keepFrom, oldest + framesToDrop(used, this.limits.budgetBytes, this.lastSeq - oldest + 1));
-    }
-    if (keepFrom <= oldest) return;
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM sample_packed WHERE key < ?').run(keyRange(keepFrom, keepFrom)[0]);
-      this.db.prepare('DELETE FROM sample_wide WHERE frame < ?').run(keepFrom);
-      this.db.prepare('DELETE FROM frame WHERE seq < ?').run(keepFrom);
-      // Flows with no samples left go too; the id cache must forget them, or a returning flow would point at nothing.
-      const gone = this.db.prepare(`DELETE FROM flow WHERE id NOT IN (SELECT key & ${PACKED_FLOWS - 1} FROM sample_packed
-        UNION SELECT flow FROM sample_wide) RETURNING id`).pluck().all() as number[];
-      if (gone.length) {
-        const goneIds = new Set(gone);
-        for (const [key, h] of this.handles) if (goneIds.has(this.idOf[h])) this.forget(key);
-      }
-      const first = this.db.prepare('SELECT wall_us - interval_us FROM frame WHERE seq = ?').pluck().get(keepFrom) as number;
-      this.setMeta('complete_from_wall_us', String(first));
-    })();
-    this.dropped += keepFrom - oldest;
   }
 
   setMeta(key: string, value: string): void {
@@ -327,12 +222,13 @@ export class CaptureWriter {
     this.db.close();
   }
 
-  private insert(frame: FrameInput, flows: FlowColumns): number {
+  private insert(frame: FrameInput, flows: FrameFlows): number {
     const seq = this.lastSeq + 1;
     const l = frame.loadavg;
     this.insertFrame.run(seq, frame.wallUs, frame.monoUs, frame.intervalUs, l.load1, l.load5, l.load15,
       l.running, l.tasks, l.lastPid, l.raw, frame.lost.events, frame.lost.rxBytes, frame.lost.txBytes);
     const pass = ++this.inserts;
+    const ids = this.ids;
     let rows = this.rows;
     let n = 0;
     let inOrder = true;
@@ -346,26 +242,23 @@ export class CaptureWriter {
       if (rxBytes === 0 && txBytes === 0) continue;
       const f = flows.flows[i];
       const key = f.id;
-      let h = this.handles.get(key);
+      let h = ids.handle(key);
       if (h === undefined) {
         if (nextId === 0) nextId = Number(this.maxFlowId.get()) + 1;
-        h = this.newHandle();
-        this.idOf[h] = nextId;
-        this.handles.set(key, h);
+        h = ids.add(key, nextId);
         this.addedFlows.push(key);
         added.push(nextId++, f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport);
       }
       // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
-      if (this.seenIn[h] === pass) {
-        const row = this.rowOf[h];
+      const row = ids.rowIn(h, pass);
+      if (row >= 0) {
         rows.rx[row] += rxBytes;
         rows.tx[row] += txBytes;
       } else {
-        const id = this.idOf[h];
+        const id = ids.id(h);
         if (n === rows.id.length) rows = this.growRows();
         if (n > 0 && id < rows.id[n - 1]) inOrder = false;
-        this.seenIn[h] = pass;
-        this.rowOf[h] = n;
+        ids.setRow(h, pass, n);
         rows.id[n] = id;
         rows.rx[n] = rxBytes;
         rows.tx[n] = txBytes;
@@ -395,41 +288,9 @@ export class CaptureWriter {
 
   private growRows(): CaptureWriter['rows'] {
     const r = this.rows;
-    const more = (a: Float64Array, size: number) => {
-      const b = new Float64Array(size);
-      b.set(a);
-      return b;
-    };
     const size = 2 * r.id.length;
-    this.rows = { id: more(r.id, size), rx: more(r.rx, size), tx: more(r.tx, size), packed: new Float64Array(3 * size) };
+    this.rows = { id: grown(r.id, size), rx: grown(r.rx, size), tx: grown(r.tx, size), packed: new Float64Array(3 * size) };
     return this.rows;
-  }
-
-  /** A handle for a new flow: one an ended flow left, or the next, growing the arrays behind them. */
-  private newHandle(): number {
-    const reused = this.freeHandles.pop();
-    if (reused !== undefined) return reused;
-    const h = this.nextHandle++;
-    if (h >= this.idOf.length) {
-      const size = Math.max(1024, 2 * this.idOf.length);
-      const ids = new Float64Array(size);
-      ids.set(this.idOf);
-      const seen = new Float64Array(size);
-      seen.set(this.seenIn);
-      const row = new Int32Array(size);
-      row.set(this.rowOf);
-      this.idOf = ids;
-      this.seenIn = seen;
-      this.rowOf = row;
-    }
-    return h;
-  }
-
-  private forget(key: string): void {
-    const h = this.handles.get(key);
-    if (h === undefined) return;
-    this.handles.delete(key);
-    this.freeHandles.push(h);
   }
 }
 

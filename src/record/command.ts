@@ -3,8 +3,9 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type { CaptureHeader } from '../capture/meta';
-import { sumFlows } from '../capture/types';
-import { CaptureWriter, MIN_MAX_BYTES } from '../capture/writer';
+import { frameRows, type FrameFlows } from '../capture/types';
+import { MIN_MAX_BYTES } from '../capture/retention';
+import { CaptureWriter } from '../capture/writer';
 import { parseChoice, parseCount, parseDuration, parseInterval, parseRows, parseSize } from '../cli/parse';
 import { toolVersion } from '../cli/program';
 import { write } from '../cli/output';
@@ -102,13 +103,13 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);
       await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
         try {
-          w.append(s.frame, s.columns ?? s.flows);
+          w.append(s.frame, s.flows);
         } catch (err) {
           throw writeError(file, w.frames, err);
         }
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
-          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: sumFlows([s.flows]) }, view));
+          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
         }
       });
       status?.end();
@@ -158,10 +159,10 @@ class StatusLine {
 
   constructor(private readonly file: string) {}
 
-  update(elapsedUs: number, w: CaptureWriter, flows: { rxBytes: number; txBytes: number }[]): void {
-    for (const f of flows) {
-      this.rx += f.rxBytes;
-      this.tx += f.txBytes;
+  update(elapsedUs: number, w: CaptureWriter, flows: FrameFlows): void {
+    for (let i = 0; i < flows.count; i++) {
+      this.rx += flows.rx[i];
+      this.tx += flows.tx[i];
     }
     let size = 0;
     for (const suffix of ['', '-wal']) {

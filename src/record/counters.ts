@@ -1,140 +1,213 @@
-// From the kernel's cumulative per-slot counters to per-flow bytes since the previous read.
-// Pure: takes the addon's snapshot bytes, keeps the previous counts, returns plain data.
-import { formatAddress } from '../capture/address';
-import { flowKeyString, type Family, type FlowKey } from '../capture/types';
-import type { FlowColumns, KeyedFlow } from '../capture/writer';
+// From the kernel's cumulative per-slot counters to per-flow bytes since the previous drain, in three steps
+// kept apart: decode a record (./snapshot), take its slot's delta (SlotCounts), add slots of one key up to
+// one flow (FlowKeys, FrameMerger). Pure: takes the addon's snapshot bytes, keeps the previous counts.
+import { grown, capacityFor } from '../capture/grow';
+import { flowKeyString, type FlowKey, type FrameFlows, type KeyedFlow, type Lost } from '../capture/types';
+import { KeyReader, readHeader, recordAt, recordClosed, recordGen, recordRx, recordSlot, recordTx, type SnapshotHeader } from './snapshot';
 
-/** Bytes one flow moved since the previous drain. */
-export interface FlowDelta extends FlowKey {
-  rxBytes: number;
-  txBytes: number;
-}
-
-/** Bytes since the previous drain (or since attach), per flow; flows with no bytes omitted. */
+/** Bytes since the previous drain (or since attach). */
 export interface Drain {
-  flows: FlowDelta[];
+  /**
+   * Per flow, flows with no bytes left out; a flow is the same object, with the same key string, from drain to
+   * drain, so the writer's lookups stay cheap. frameRows (capture/types) makes rows of them.
+   */
+  flows: FrameFlows;
   /**
    * What could not be attributed to a flow. Events include the kprobe probe's missed returns,
    * whose bytes are unknown and so in neither byte count.
    */
-  lost: { events: number; rxBytes: number; txBytes: number };
-  /**
-   * The same flows as columns, for the writer: no object per flow and interval, and each flow's key string the
-   * same string from drain to drain, so the writer's lookups stay cheap. `flows` is built from them when read.
-   */
-  columns?: FlowColumns;
-}
-
-// Layout of the snapshot (bpf/tcptop.h: tcptop_snapshot_header, then tcptop_snapshot_record each).
-export const HEADER_SIZE = 32;
-export const RECORD_SIZE = 96;
-const SLOT_CLOSED = 2;
-
-/** A u64 as a number: exact below 2^53, which byte counters do not reach. */
-function u64(view: DataView, offset: number): number {
-  return view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
+  lost: Lost;
 }
 
 /**
- * Decodes flow keys, remembering the text of recent process names and of IPv4 addresses: thousands of new
- * flows in one read mostly share a few of each.
+ * The counts each slot had at the previous drain and the flow it held, in typed arrays indexed by slot (a drain
+ * of 100,000 slots must stay cheap): what a slot's bytes since then are taken against.
  */
-class KeyReader {
-  private readonly v4 = new Map<number, string>();
-  private readonly comms: { w: number[]; text: string }[] = [];
-  private nextComm = 0;
+export class SlotCounts<F> {
+  private gen = new Uint32Array(0);
+  private rx = new Float64Array(0);
+  private tx = new Float64Array(0);
+  /** The flow each slot holds, undefined for slots not in use. */
+  private readonly flows: (F | undefined)[] = [];
 
-  read(view: DataView, bytes: Buffer, at: number): FlowKey {
-    const family: Family = view.getUint16(at + 36, true) === 6 ? 6 : 4;
-    return {
-      pid: view.getUint32(at + 32, true),
-      comm: this.comm(view, bytes, at + 80),
-      family,
-      laddr: family === 4 ? this.ipv4(view, bytes, at + 48) : formatAddress(bytes.subarray(at + 48, at + 64)),
-      lport: view.getUint16(at + 38, true),
-      raddr: family === 4 ? this.ipv4(view, bytes, at + 64) : formatAddress(bytes.subarray(at + 64, at + 80)),
-      rport: view.getUint16(at + 40, true),
-    };
+  /**
+   * The flow the slot went on holding since the previous drain, whose bytes since are the counts' growth
+   * (rxSince/txSince); undefined when the slot is new or was taken again since (another generation, or counts
+   * lower than before): its counts are then all new bytes, of a new flow.
+   */
+  continuing(slot: number, gen: number, rx: number, tx: number): F | undefined {
+    if (slot >= this.gen.length) this.grow(slot);
+    const held = this.flows[slot];
+    return held !== undefined && this.gen[slot] === gen && this.rx[slot] <= rx && this.tx[slot] <= tx ? held : undefined;
   }
 
-  private ipv4(view: DataView, bytes: Buffer, at: number): string {
-    const n = view.getUint32(at, false);
-    let text = this.v4.get(n);
-    if (text === undefined) {
-      if (this.v4.size >= 65536) this.v4.clear();
-      text = formatAddress(bytes.subarray(at, at + 4));
-      this.v4.set(n, text);
-    }
-    return text;
+  /** Bytes since the previous drain of a slot `continuing` said goes on. */
+  rxSince(slot: number, rx: number): number {
+    return rx - this.rx[slot];
   }
 
-  /** The kernel's comm: up to 16 bytes, NUL-terminated when shorter. */
-  private comm(view: DataView, bytes: Buffer, at: number): string {
-    const w0 = view.getUint32(at, true);
-    const w1 = view.getUint32(at + 4, true);
-    const w2 = view.getUint32(at + 8, true);
-    const w3 = view.getUint32(at + 12, true);
-    for (const c of this.comms) if (c.w[0] === w0 && c.w[1] === w1 && c.w[2] === w2 && c.w[3] === w3) return c.text;
-    const nul = bytes.indexOf(0, at);
-    const text = bytes.toString('utf8', at, nul < 0 || nul > at + 16 ? at + 16 : nul);
-    this.comms[this.nextComm] = { w: [w0, w1, w2, w3], text };
-    this.nextComm = (this.nextComm + 1) % 16;
-    return text;
+  txSince(slot: number, tx: number): number {
+    return tx - this.tx[slot];
+  }
+
+  /** The flow the slot held at the previous drain, if any. */
+  held(slot: number): F | undefined {
+    return this.flows[slot];
+  }
+
+  /** Keeps the slot's counts and flow for the next drain. */
+  settle(slot: number, gen: number, rx: number, tx: number, flow: F): void {
+    this.flows[slot] = flow;
+    this.gen[slot] = gen;
+    this.rx[slot] = rx;
+    this.tx[slot] = tx;
+  }
+
+  /** Forgets a closed slot: the addon freed it, and its next counts are a new socket's. */
+  forget(slot: number): void {
+    this.flows[slot] = undefined;
+  }
+
+  /** Apart from `continuing`, which runs for every slot of every drain: a closure here would allocate per call. */
+  private grow(slot: number): void {
+    const size = capacityFor(slot, this.gen.length, 1024);
+    this.gen = grown(this.gen, size);
+    this.rx = grown(this.rx, size);
+    this.tx = grown(this.tx, size);
   }
 }
 
 /** A distinct flow key (with its flowKeyString), shared by every slot that holds it. */
-interface KnownFlow extends KeyedFlow {
+export interface KnownFlow extends KeyedFlow {
   /** Slots holding it now. */
   slots: number;
-  /** The read that last reported it, and where in that read's flows. */
+  /** The drain that last reported it, and where in that drain's flows (FrameMerger's marks). */
   read: number;
   index: number;
 }
 
 /**
- * Turns successive snapshots of cumulative counters into deltas. A slot seen CLOSED holds its
- * final counts and is forgotten (the addon has freed it); a slot whose generation changed was
- * reused, so its counts start from zero. Slots of one flow key (e.g. two sockets a process opened
- * in turn to the same peer and port) add up to one flow. State is kept per slot index in typed
- * arrays: a read of 100,000 slots must stay cheap.
+ * The flow keys slots hold, each interned once by its key string and counted by the slots holding it. A key no
+ * slot holds any more is forgotten only by `sweep`, at the end of a drain, so that a key released and taken
+ * again within one drain (a socket closed and another opened to the same peer and port) stays one flow.
  */
-export class FlowCounters {
-  private gen = new Uint32Array(0);
+export class FlowKeys {
+  private readonly known = new Map<string, KnownFlow>();
+  private readonly released: KnownFlow[] = [];
+
+  /** The flow of this key, counted as held by one more slot. */
+  take(key: FlowKey): KnownFlow {
+    const id = flowKeyString(key);
+    let k = this.known.get(id);
+    if (!k) {
+      k = { pid: key.pid, comm: key.comm, family: key.family, laddr: key.laddr, lport: key.lport, raddr: key.raddr, rport: key.rport,
+        id, slots: 0, read: 0, index: 0 };
+      this.known.set(id, k);
+    }
+    k.slots++;
+    return k;
+  }
+
+  /** One slot fewer holds the flow. */
+  release(k: KnownFlow): void {
+    if (--k.slots === 0) this.released.push(k);
+  }
+
+  /** Forgets the keys released to no slot since the last sweep; returns their key strings: the flows that ended. */
+  sweep(): string[] {
+    const ended: string[] = [];
+    for (const k of this.released) {
+      if (k.slots === 0 && this.known.get(k.id) === k) {
+        this.known.delete(k.id);
+        ended.push(k.id);
+      }
+    }
+    this.released.length = 0;
+    return ended;
+  }
+
+  /** Keys held now. */
+  get size(): number {
+    return this.known.size;
+  }
+}
+
+/**
+ * Gathers one drain's flows as columns, adding up the bytes of slots that share a key. The flows are gathered in
+ * an array kept from drain to drain and copied out at their exact number at the end: an array grown by push from
+ * empty, twice a drain, was most of the garbage a recorder made.
+ */
+export class FrameMerger {
+  private readonly gathered: KnownFlow[] = [];
   private rx = new Float64Array(0);
   private tx = new Float64Array(0);
-  /** The decoded key of each slot seen, undefined for slots not in use. */
-  private keys: (KnownFlow | undefined)[] = [];
-  /** Every key some slot holds (or held during the current read), by flowKeyString. */
-  private readonly known = new Map<string, KnownFlow>();
-  private readonly keyReader = new KeyReader();
-  /** Where a read gathers its flows before they are copied out; emptied after each read. */
-  private readonly gathered: KnownFlow[] = [];
-  private reads = 0;
-  private lostEvents = 0;
-  private lostRx = 0;
-  private lostTx = 0;
+  private n = 0;
+  private pass = 0;
+
+  /** Starts a drain of at most `records` flows. */
+  begin(records: number): void {
+    this.pass++;
+    this.n = 0;
+    this.rx = new Float64Array(records);
+    this.tx = new Float64Array(records);
+  }
+
+  /** Adds bytes to the flow: the first slot of a key makes its entry, the others add to it. */
+  add(k: KnownFlow, rx: number, tx: number): void {
+    if (k.read === this.pass) {
+      this.rx[k.index] += rx;
+      this.tx[k.index] += tx;
+      return;
+    }
+    k.read = this.pass;
+    k.index = this.n;
+    this.rx[this.n] = rx;
+    this.tx[this.n] = tx;
+    this.gathered[this.n++] = k;
+  }
+
+  /** The drain's flows, with the keys that ended with it. */
+  finish(ended: readonly string[]): FrameFlows {
+    const n = this.n;
+    const flows = this.gathered.slice(0, n);
+    this.gathered.fill(undefined as unknown as KnownFlow, 0, n);
+    return { count: n, flows, rx: this.rx, tx: this.tx, ended };
+  }
+}
+
+/** The kernel's lost counters are cumulative too: what was lost since the previous drain. */
+export class LostCounts {
+  private events = 0;
+  private rxBytes = 0;
+  private txBytes = 0;
   private missedCalls = 0;
 
-  /** Makes room for `slot` in the per-slot arrays. Called for every slot of every read: the check is kept apart
-   * from the growth, whose closures would otherwise cost an allocation per call. */
-  private reserve(slot: number): void {
-    if (slot >= this.gen.length) this.grow(slot);
+  since(h: SnapshotHeader, missedCalls: number): Lost {
+    const lost = {
+      events: h.lostEvents - this.events + Math.max(0, missedCalls - this.missedCalls),
+      rxBytes: h.lostRxBytes - this.rxBytes,
+      txBytes: h.lostTxBytes - this.txBytes,
+    };
+    this.events = h.lostEvents;
+    this.rxBytes = h.lostRxBytes;
+    this.txBytes = h.lostTxBytes;
+    this.missedCalls = Math.max(this.missedCalls, missedCalls);
+    return lost;
   }
+}
 
-  private grow(slot: number): void {
-    let size = Math.max(1024, this.gen.length);
-    while (size <= slot) size *= 2;
-    const gen = new Uint32Array(size);
-    const rx = new Float64Array(size);
-    const tx = new Float64Array(size);
-    gen.set(this.gen);
-    rx.set(this.rx);
-    tx.set(this.tx);
-    this.gen = gen;
-    this.rx = rx;
-    this.tx = tx;
-  }
+/**
+ * Turns successive snapshots of cumulative counters into deltas. A slot seen CLOSED holds its final counts and
+ * is forgotten (the addon has freed it); a slot whose generation changed was reused, so its counts start from
+ * zero. Slots of one flow key (e.g. two sockets a process opened in turn to the same peer and port) add up to
+ * one flow, which ends when no slot holds its key any more.
+ */
+export class FlowCounters {
+  private readonly keyReader = new KeyReader();
+  private readonly slots = new SlotCounts<KnownFlow>();
+  private readonly keys = new FlowKeys();
+  private readonly merger = new FrameMerger();
+  private readonly lost = new LostCounts();
 
   /**
    * @param missedCalls calls the kernel ran without their return probe, cumulative since attach
@@ -143,104 +216,37 @@ export class FlowCounters {
   apply(snapshot: Uint8Array, missedCalls = 0): Drain {
     const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
     const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-    const count = view.getUint32(24, true);
-    const recordSize = view.getUint32(28, true);
-    if (recordSize !== RECORD_SIZE || snapshot.byteLength < HEADER_SIZE + count * RECORD_SIZE) {
-      throw new Error(`flow snapshot: unexpected layout (record size ${recordSize}, ${count} records)`);
-    }
-
-    const read = ++this.reads;
-    // The flows are gathered in an array kept from read to read and copied out at their exact number at the end:
-    // an array grown by push from empty, twice a read, was most of the garbage a recorder made.
-    const gathered = this.gathered;
-    let n = 0;
-    const rxs = new Float64Array(count);
-    const txs = new Float64Array(count);
-    const released: KnownFlow[] = [];
-    for (let i = 0, at = HEADER_SIZE; i < count; i++, at += RECORD_SIZE) {
-      const slot = view.getUint32(at, true);
-      const rx = u64(view, at + 8);
-      const tx = u64(view, at + 16);
-      const closed = view.getUint32(at + 24, true) === SLOT_CLOSED;
-      const gen = view.getUint32(at + 28, true);
-      this.reserve(slot);
-
-      let known = this.keys[slot];
-      const same = known !== undefined && this.gen[slot] === gen && this.rx[slot] <= rx && this.tx[slot] <= tx;
-      const rxDelta = same ? rx - this.rx[slot] : rx;
-      const txDelta = same ? tx - this.tx[slot] : tx;
-      if (!same) {
-        if (known !== undefined && --known.slots === 0) released.push(known);
-        known = this.intern(this.keyReader.read(view, bytes, at));
-        known.slots++;
-      }
-      if (closed) {
-        this.keys[slot] = undefined;
-        if (--known!.slots === 0) released.push(known!);
+    const header = readHeader(view);
+    const { slots, keys, merger } = this;
+    merger.begin(header.count);
+    for (let i = 0; i < header.count; i++) {
+      // decode
+      const at = recordAt(i);
+      const slot = recordSlot(view, at);
+      const gen = recordGen(view, at);
+      const rx = recordRx(view, at);
+      const tx = recordTx(view, at);
+      // delta
+      let flow = slots.continuing(slot, gen, rx, tx);
+      let rxDelta = rx;
+      let txDelta = tx;
+      if (flow !== undefined) {
+        rxDelta = slots.rxSince(slot, rx);
+        txDelta = slots.txSince(slot, tx);
       } else {
-        this.keys[slot] = known;
-        this.gen[slot] = gen;
-        this.rx[slot] = rx;
-        this.tx[slot] = tx;
+        const before = slots.held(slot);
+        if (before !== undefined) keys.release(before);
+        flow = keys.take(this.keyReader.read(view, bytes, at));
       }
-      if (rxDelta === 0 && txDelta === 0) continue;
-
-      // Slots of one key add up to one flow: the first makes its entry, the others add to it.
-      if (known!.read === read) {
-        rxs[known!.index] += rxDelta;
-        txs[known!.index] += txDelta;
+      if (recordClosed(view, at)) {
+        keys.release(flow);
+        slots.forget(slot);
       } else {
-        known!.read = read;
-        known!.index = n;
-        rxs[n] = rxDelta;
-        txs[n] = txDelta;
-        gathered[n++] = known!;
+        slots.settle(slot, gen, rx, tx, flow);
       }
+      // merge
+      if (rxDelta !== 0 || txDelta !== 0) merger.add(flow, rxDelta, txDelta);
     }
-    // Forgotten only now, so that a key released and taken again within one read stays one flow.
-    const ended: string[] = [];
-    for (const k of released) {
-      if (k.slots === 0 && this.known.get(k.id) === k) {
-        this.known.delete(k.id);
-        ended.push(k.id);
-      }
-    }
-
-    const lostEvents = u64(view, 0);
-    const lostRx = u64(view, 8);
-    const lostTx = u64(view, 16);
-    const lost = {
-      events: lostEvents - this.lostEvents + Math.max(0, missedCalls - this.missedCalls),
-      rxBytes: lostRx - this.lostRx,
-      txBytes: lostTx - this.lostTx,
-    };
-    this.lostEvents = lostEvents;
-    this.lostRx = lostRx;
-    this.lostTx = lostTx;
-    this.missedCalls = Math.max(this.missedCalls, missedCalls);
-    const flows = gathered.slice(0, n);
-    gathered.fill(undefined as unknown as KnownFlow, 0, n);
-    const columns: FlowColumns = { count: n, flows, rx: rxs, tx: txs, ended };
-    let deltas: FlowDelta[] | undefined;
-    return {
-      lost,
-      columns,
-      get flows(): FlowDelta[] {
-        deltas ??= flows.map((k, i) => ({ pid: k.pid, comm: k.comm, family: k.family, laddr: k.laddr, lport: k.lport, raddr: k.raddr,
-          rport: k.rport, rxBytes: rxs[i], txBytes: txs[i] }));
-        return deltas;
-      },
-    };
-  }
-
-  private intern(key: FlowKey): KnownFlow {
-    const id = flowKeyString(key);
-    let k = this.known.get(id);
-    if (!k) {
-      k = { pid: key.pid, comm: key.comm, family: key.family, laddr: key.laddr, lport: key.lport, raddr: key.raddr, rport: key.rport,
-        id, slots: 0, read: 0, index: 0 };
-      this.known.set(id, k);
-    }
-    return k;
+    return { flows: merger.finish(keys.sweep()), lost: this.lost.since(header, missedCalls) };
   }
 }

@@ -2,7 +2,7 @@
 import { parseChoice, parseCount, parseInterval, parseRows } from '../cli/parse';
 import { write } from '../cli/output';
 import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
-import { sumFlows } from '../capture/types';
+import { frameRows } from '../capture/types';
 import { clockOf } from '../time/zone';
 import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
 import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
@@ -48,7 +48,7 @@ export const liveCommand: CommandSpec<LiveOptions> = {
       const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
       await write(banner(interval));
       await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
-        await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: sumFlows([s.flows]) }, view));
+        await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
       });
     } finally {
       probe.close();

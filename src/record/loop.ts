@@ -1,7 +1,7 @@
 // The interval loop shared by `record` and the live tool: wake on the monotonic deadlines, sample, hand the
 // frame on; on SIGINT/SIGTERM end the interval in progress early so its bytes are kept, then return.
 import { monoUs } from './host';
-import { deadline, isLast, type Sample, type Sampler, type StopRule } from './sampler';
+import { deadline, isLast, type Interval, type Sampler, type StopRule } from './sampler';
 
 export type Ending = 'complete' | 'signal';
 
@@ -10,7 +10,7 @@ export async function runIntervals(
   startMonoUs: number,
   intervalUs: number,
   stop: StopRule,
-  onSample: (s: Sample, k: number) => void | Promise<void>,
+  onSample: (s: Interval, k: number) => void | Promise<void>,
 ): Promise<Ending> {
   let signalled = false;
   let wake: (() => void) | null = null;

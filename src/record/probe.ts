@@ -2,11 +2,12 @@
 // Checks options, tries the probe chain, and turns the addon's errors into one-line messages.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FlowCounters, HEADER_SIZE, RECORD_SIZE } from './counters';
-import type { Drain, FlowDelta } from './counters';
+import { FlowCounters, type Drain } from './counters';
+import { currentMountPoints } from './mounts';
+import { layoutDifferences } from './snapshot';
 import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
-export type { Drain, FlowDelta };
+export type { Drain };
 
 export type ProbeKind = 'tracepoint' | 'fentry' | 'kprobe';
 
@@ -61,16 +62,37 @@ const PACKAGES = 'install clang, libbpf-dev and bpftool';
 const PRIVILEGE_HINT = 'run as root, or grant CAP_BPF and CAP_PERFMON';
 
 type Handle = object;
+
+/** What the addon's open() takes. Every field is required; the strings are null for none. */
+export interface AddonOpenOptions {
+  kind: ProbeKind;
+  /** Count only this process (tgid); 0 for all. */
+  pid: number;
+  /** Count only sockets of this family; 0 for both. */
+  family: 0 | 4 | 6;
+  cgroupPath: string | null;
+  /** Slots of the kernel's flow table. */
+  maxSlots: number;
+  /** Where kprobe_events is, for the kprobe probe's kretprobes. */
+  tracefs: string | null;
+  /** Instances of each kretprobe (the kernel's maxactive). */
+  retprobeInstances: number;
+}
+
 interface Addon {
-  open(kind: ProbeKind, pid: number, family: number, cgroupPath: string | null, maxSlots: number, tracefs: string | null, retprobeInstances: number): Handle;
+  /** Opens and loads the programs of one probe kind, attaching nothing. */
+  open(options: AddonOpenOptions): Handle;
   attach(handle: Handle): ProbeKind;
   /** The tracefs events (group tcptop) made for the kretprobes; none for the other kinds. */
   events(handle: Handle): string[];
-  /** Fills `reuse` when it is large enough, else returns a new, larger buffer. */
-  read(handle: Handle, reuse?: Buffer): Buffer;
+  /**
+   * Copies the used slots out (a snapshot: bpf/tcptop.h) and frees the closed ones, whose counts are final:
+   * each closed slot is in one drain only. Fills `reuse` when it is large enough, else returns a new, larger buffer.
+   */
+  drain(handle: Handle, reuse?: Buffer): Buffer;
   close(handle: Handle): void;
-  headerSize: number;
-  recordSize: number;
+  /** Where the fields of the snapshot lie, as the C compiler laid them out. */
+  layout: unknown;
   defaultSlots: number;
 }
 /** What the addon throws: message `op: strerror`, plus these. */
@@ -92,8 +114,11 @@ function loadAddon(): Addon {
   } catch (err) {
     throw addonLoadError(err as NodeJS.ErrnoException);
   }
-  if (loaded.headerSize !== HEADER_SIZE || loaded.recordSize !== RECORD_SIZE) {
-    throw new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+  const moved = layoutDifferences(loaded.layout);
+  if (moved.length > 0) {
+    const err = new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+    err.detail = `snapshot layout: ${moved.join(', ')}`;
+    throw err;
   }
   addon = loaded;
   return loaded;
@@ -133,16 +158,9 @@ function privileged(): boolean {
   }
 }
 
+/** Where cgroup2 is mounted, for the hint; undefined (the hint goes without a path) when not found. */
 function cgroup2Mount(): string | undefined {
-  try {
-    for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const [, dir, type] = line.split(' ');
-      if (type === 'cgroup2') return dir;
-    }
-  } catch {
-    // no /proc: the hint below goes without a path
-  }
-  return undefined;
+  return currentMountPoints('cgroup2')[0];
 }
 
 function validate(opts: ProbeOptions): void {
@@ -219,7 +237,7 @@ interface Retprobes {
 class KernelProbe implements Probe {
   private readonly counters = new FlowCounters();
   private open = true;
-  /** The last read's buffer, filled again by the next. */
+  /** The last drain's buffer, filled again by the next. */
   private snapshot: Buffer | undefined;
 
   constructor(
@@ -231,7 +249,7 @@ class KernelProbe implements Probe {
 
   drain(): Drain {
     if (!this.open) throw new ProbeError('read flows', 'probe is closed', undefined, 'EBADF');
-    this.snapshot = this.bpf.read(this.handle, this.snapshot);
+    this.snapshot = this.bpf.drain(this.handle, this.snapshot);
     return this.counters.apply(this.snapshot, this.retprobes ? missedCalls(this.retprobes) : 0);
   }
 
@@ -256,12 +274,37 @@ function missedCalls(r: Retprobes): number {
   return missed;
 }
 
+/**
+ * The options for the addon's open(), checked: a missing or wrong-typed field is a TypeError naming it, here
+ * rather than from C (which refuses them too, and never takes a default for them).
+ */
+export function checkOpenOptions(o: AddonOpenOptions): AddonOpenOptions {
+  const fail = (name: string, what: string, value: unknown): never => {
+    throw new TypeError(`open: options.${name} must be ${what}, not ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  };
+  if (!PROBE_CHAIN.includes(o.kind)) fail('kind', '"tracepoint", "fentry" or "kprobe"', o.kind);
+  for (const name of ['pid', 'maxSlots', 'retprobeInstances'] as const) {
+    const v: unknown = o[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) fail(name, 'an integer from 0 to 4294967295', v);
+  }
+  if (o.maxSlots < 1) fail('maxSlots', 'at least 1', o.maxSlots);
+  if (o.family !== 0 && o.family !== 4 && o.family !== 6) fail('family', '0, 4 or 6', o.family);
+  for (const name of ['cgroupPath', 'tracefs'] as const) {
+    const v: unknown = o[name];
+    if (v !== null && typeof v !== 'string') fail(name, 'a string or null', v);
+  }
+  return o;
+}
+
 function tryKind(bpf: Addon, kind: ProbeKind, opts: ProbeOptions): Probe {
   let handle: Handle | undefined;
   try {
     // only the kprobe probe makes events there (its kretprobes)
     const tracefs = kind === 'kprobe' ? findTracefs() : undefined;
-    handle = bpf.open(kind, opts.pid ?? 0, opts.family ?? 0, opts.cgroupPath ?? null, bpf.defaultSlots, tracefs ?? null, opts.retprobeInstances ?? MAX_RETPROBE_INSTANCES);
+    handle = bpf.open(checkOpenOptions({
+      kind, pid: opts.pid ?? 0, family: opts.family ?? 0, cgroupPath: opts.cgroupPath ?? null, maxSlots: bpf.defaultSlots,
+      tracefs: tracefs ?? null, retprobeInstances: opts.retprobeInstances ?? MAX_RETPROBE_INSTANCES,
+    }));
     const attached = bpf.attach(handle);
     const events = bpf.events(handle);
     const retprobes = tracefs && events.length > 0 ? { profile: path.join(tracefs, 'kprobe_profile'), events } : undefined;

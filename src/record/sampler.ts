@@ -1,8 +1,7 @@
 // One frame per interval: drain the probe, read the load, stamp both clocks. The sources are passed in,
 // so the sampler is tested with fakes and the interval arithmetic with no kernel and no sleeping.
-import type { LoadAvg } from '../capture/types';
-import type { FlowColumns, FrameInput } from '../capture/writer';
-import type { Drain, FlowDelta } from './counters';
+import type { FrameFlows, FrameInput, LoadAvg } from '../capture/types';
+import type { Drain } from './counters';
 
 export interface Sources {
   monoUs(): number;
@@ -11,11 +10,10 @@ export interface Sources {
   drain(): Drain;
 }
 
-export interface Sample {
+/** One interval: the frame that closes it and its flows, as the writer appends them. */
+export interface Interval {
   frame: FrameInput;
-  flows: FlowDelta[];
-  /** The flows as columns, when the drain gave them: what the writer takes with the least work. */
-  columns?: FlowColumns;
+  flows: FrameFlows;
 }
 
 export class Sampler {
@@ -27,7 +25,7 @@ export class Sampler {
   }
 
   /** Ends the current interval now. Time is read before the drain: bytes counted after it go to the next frame. */
-  sample(): Sample {
+  sample(): Interval {
     const mono = this.src.monoUs();
     const wall = this.src.wallUs();
     const drained = this.src.drain();
@@ -39,8 +37,7 @@ export class Sampler {
       lost: drained.lost,
     };
     this.lastMonoUs = mono;
-    // flows is read only if someone asks (the live view, the status line): the recorder writes the columns.
-    return { frame, get flows() { return drained.flows; }, columns: drained.columns };
+    return { frame, flows: drained.flows };
   }
 }
 

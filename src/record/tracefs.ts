@@ -3,6 +3,7 @@
 // bytes are unknown: the drain reports them as lost events without bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { currentMountPoints, mountPoints } from './mounts';
 
 /** The most instances kprobe_events gives a kretprobe (the kernel's KRETPROBE_MAXACTIVE_MAX). */
 export const MAX_RETPROBE_INSTANCES = 4096;
@@ -12,13 +13,7 @@ const MAX_PATH_LEN = 255;
 
 /** The mount points of tracefs in the text of /proc/self/mounts, in order. */
 export function tracefsMounts(mounts: string): string[] {
-  const out: string[] = [];
-  for (const line of mounts.split('\n')) {
-    const [, dir, type] = line.split(' ');
-    // the kernel writes a space in a path as \040
-    if (type === 'tracefs') out.push(dir.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
-  }
-  return out;
+  return mountPoints(mounts, 'tracefs');
 }
 
 /**
@@ -26,13 +21,8 @@ export function tracefsMounts(mounts: string): string[] {
  * debugfs, `tracing` mounts itself when looked at). Undefined when there is none.
  */
 export function findTracefs(): string | undefined {
-  let mounts: string[] = [];
-  try {
-    mounts = tracefsMounts(fs.readFileSync('/proc/self/mounts', 'utf8'));
-  } catch {
-    // no /proc: the usual places may still do
-  }
-  const candidates = [...mounts, '/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+  // without /proc the usual places may still do
+  const candidates = [...currentMountPoints('tracefs'), '/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
   return candidates.find((dir) => dir.length <= MAX_PATH_LEN && fs.existsSync(path.join(dir, 'kprobe_events')));
 }
 

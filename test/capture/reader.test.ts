@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { CaptureReader, SampleColumns } from '../../src/capture/reader';
 import { CaptureWriter } from '../../src/capture/writer';
+import { frameFlowsOf } from '../../src/capture/types';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import { BAD_FILES } from '../helpers/bad-captures';
@@ -111,7 +112,7 @@ test('readFrameSamples grows its columns past their first size and refuses a neg
   const w = CaptureWriter.create(file, SAMPLE_HEADER);
   const flows = Array.from({ length: 3000 }, (_, i) => ({ ...sampleFlows(1)[0], lport: 1000 + i, rxBytes: i + 1, txBytes: 2 * i }));
   w.append({ wallUs: 2e15, monoUs: 1e6, intervalUs: 1e6, loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1, lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' },
-    lost: { events: 0, rxBytes: 0, txBytes: 0 } }, flows);
+    lost: { events: 0, rxBytes: 0, txBytes: 0 } }, frameFlowsOf(flows));
   w.close(true);
   const r = CaptureReader.open(file);
   const cols = new SampleColumns();

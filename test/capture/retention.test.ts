@@ -1,11 +1,13 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { CaptureReader } from '../../src/capture/reader';
-import type { FlowBytes } from '../../src/capture/types';
-import { CaptureWriter, framesToDrop, type FrameInput } from '../../src/capture/writer';
+import { frameFlowsOf, type FlowBytes, type FrameInput } from '../../src/capture/types';
+import { framesToDrop } from '../../src/capture/retention';
+import { CaptureWriter } from '../../src/capture/writer';
 import { tempDir } from '../helpers/tmp';
 
 const frame = (n: number): FrameInput => ({
@@ -37,7 +39,7 @@ test('--max-size: the file never grows past the limit; the newest frames are kep
   const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxBytes: max });
   let largest = 0;
   for (let n = 1; n <= 1500; n++) {
-    w.append(frame(n), flows(n));
+    w.append(frame(n), frameFlowsOf(flows(n)));
     largest = Math.max(largest, sizeOf(file));
   }
   assert.ok(largest <= max, `grew to ${largest} bytes`);
@@ -61,11 +63,32 @@ test('--max-size: the file never grows past the limit; the newest frames are kep
 test('--max-duration: only frames that ended within the window of the newest are kept', (t) => {
   const file = path.join(tempDir(t), 'age.db');
   const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxAgeUs: 30e6 });
-  for (let n = 1; n <= 100; n++) w.append(frame(n), flows(n).slice(0, 5));
+  for (let n = 1; n <= 100; n++) w.append(frame(n), frameFlowsOf(flows(n).slice(0, 5)));
   w.close(true);
   const r = CaptureReader.open(file);
   const span = r.span()!;
   assert.deepEqual([span.firstSeq, span.lastSeq], [70, 100]);
   assert.equal(r.meta.completeFromWallUs, frame(70).wallUs - 1e6);
   r.close();
+});
+
+test('retention prepares its statements once, not for every frame it drops', (t) => {
+  const file = path.join(tempDir(t), 'prepared.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER, { maxAgeUs: 3e6, maxBytes: 8 << 20 });
+  const same = flows(1).slice(0, 5);
+  for (let n = 1; n <= 10; n++) w.append(frame(n), frameFlowsOf(same));
+  const prepare = Database.prototype.prepare;
+  let prepared = 0;
+  Database.prototype.prepare = function (this: Database.Database, source: string) {
+    prepared++;
+    return prepare.call(this, source);
+  } as typeof prepare;
+  try {
+    for (let n = 11; n <= 40; n++) w.append(frame(n), frameFlowsOf(same));
+  } finally {
+    Database.prototype.prepare = prepare;
+  }
+  assert.equal(w.droppedFrames, 36);
+  assert.equal(prepared, 0);
+  w.close(true);
 });

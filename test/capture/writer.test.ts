@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/capture/schema';
 import { CaptureReader } from '../../src/capture/reader';
-import { CaptureWriter, rowsById, type FlowColumns, type FrameInput } from '../../src/capture/writer';
-import { flowKeyString, type FlowKey } from '../../src/capture/types';
+import { CaptureWriter, rowsById } from '../../src/capture/writer';
+import { flowKeyString, frameFlowsOf, type FlowKey, type FrameFlows, type FrameInput } from '../../src/capture/types';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { tempDir } from '../helpers/tmp';
@@ -36,7 +36,7 @@ test('a new capture is private, identified, and in WAL mode while open', (t) => 
 test('a clean close leaves one self-contained file marked as ended cleanly', (t) => {
   const file = path.join(tempDir(t), 'c.db');
   const w = CaptureWriter.create(file, SAMPLE_HEADER);
-  w.append(frame(1), [{ ...key, rxBytes: 100, txBytes: 200 }]);
+  w.append(frame(1), frameFlowsOf([{ ...key, rxBytes: 100, txBytes: 200 }]));
   w.close(true, 1_700_000_002_000_000);
   assert.equal(fs.existsSync(`${file}-wal`), false);
   assert.equal(fs.existsSync(`${file}-shm`), false);
@@ -53,9 +53,9 @@ test('frames are committed one by one: a second connection sees each frame as so
   const db = new Database(file, { readonly: true });
   const count = db.prepare('SELECT count(*) FROM frame').pluck();
   assert.equal(count.get(), 0);
-  w.append(frame(1), [{ ...key, rxBytes: 1, txBytes: 2 }]);
+  w.append(frame(1), frameFlowsOf([{ ...key, rxBytes: 1, txBytes: 2 }]));
   assert.equal(count.get(), 1);
-  w.append(frame(2), []);
+  w.append(frame(2), frameFlowsOf([]));
   assert.equal(count.get(), 2);
   db.close();
   w.close(false);
@@ -68,8 +68,8 @@ test('flows are stored once and referenced; repeats in a frame are summed; empty
   const file = path.join(tempDir(t), 'c.db');
   const w = CaptureWriter.create(file, SAMPLE_HEADER);
   const other = { ...key, lport: 5001 };
-  w.append(frame(1), [{ ...key, rxBytes: 10, txBytes: 20 }, { ...key, rxBytes: 1, txBytes: 2 }, { ...other, rxBytes: 0, txBytes: 0 }]);
-  w.append(frame(2), [{ ...key, rxBytes: 5, txBytes: 0 }, { ...other, rxBytes: 0, txBytes: 7 }]);
+  w.append(frame(1), frameFlowsOf([{ ...key, rxBytes: 10, txBytes: 20 }, { ...key, rxBytes: 1, txBytes: 2 }, { ...other, rxBytes: 0, txBytes: 0 }]));
+  w.append(frame(2), frameFlowsOf([{ ...key, rxBytes: 5, txBytes: 0 }, { ...other, rxBytes: 0, txBytes: 7 }]));
   assert.equal(w.frames, 2);
   assert.equal(w.flows, 2);
   w.close(true);
@@ -116,13 +116,13 @@ test('a leftover WAL beside a new path is refused, since SQLite would replay it 
 test('flows past 2^20 go to the wide table and read back like the rest', (t) => {
   const file = path.join(tempDir(t), 'wide.db');
   const w = CaptureWriter.create(file, SAMPLE_HEADER);
-  w.append(frame(1), [{ ...key, rxBytes: 1, txBytes: 2 }]);
+  w.append(frame(1), frameFlowsOf([{ ...key, rxBytes: 1, txBytes: 2 }]));
   // Push the next flow id past the packed range, as a capture with over a million flows would.
   const other = new Database(file);
   other.prepare("INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport) VALUES (?, 1, 'x', 4, '0.0.0.0', 0, '0.0.0.0', 0)").run(2 ** 20 + 5);
   other.close();
   const far = { ...key, lport: 6000 };
-  w.append(frame(2), [{ ...key, rxBytes: 10, txBytes: 20 }, { ...far, rxBytes: 30, txBytes: 40 }]);
+  w.append(frame(2), frameFlowsOf([{ ...key, rxBytes: 10, txBytes: 20 }, { ...far, rxBytes: 30, txBytes: 40 }]));
   w.close(true);
   const db = new Database(file, { readonly: true });
   assert.deepEqual(db.prepare('SELECT frame, flow, rx_bytes, tx_bytes FROM sample_wide').raw().all(), [[2, 2 ** 20 + 6, 30, 40]]);
@@ -137,7 +137,7 @@ test('flows past 2^20 go to the wide table and read back like the rest', (t) => 
 });
 
 /** One frame's flows as the recorder's drain gives them: columns, and the keys of flows that ended. */
-function columns(flows: { key: FlowKey; rx: number; tx: number }[], ended: FlowKey[] = []): FlowColumns {
+function columns(flows: { key: FlowKey; rx: number; tx: number }[], ended: FlowKey[] = []): FrameFlows {
   return {
     count: flows.length,
     flows: flows.map((f) => ({ ...f.key, id: flowKeyString(f.key) })),

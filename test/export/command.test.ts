@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import { CaptureWriter } from '../../src/capture/writer';
-import { flowKeyString } from '../../src/capture/types';
+import { flowKeyString, frameFlowsOf } from '../../src/capture/types';
 import { parseAddress } from '../../src/capture/address';
 import { classify, v4Block } from '../../src/export/address';
 import { BAD_FILES } from '../helpers/bad-captures';
@@ -154,7 +154,7 @@ test('a capture being recorded is exported as far as it goes, and the recorder c
     loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1, lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' },
     lost: { events: 0, rxBytes: 0, txBytes: 0 },
   });
-  for (let i = 1; i <= 5; i++) w.append(frame(i), sampleFlows(i));
+  for (let i = 1; i <= 5; i++) w.append(frame(i), frameFlowsOf(sampleFlows(i)));
   assert.ok(fs.existsSync(`${src}-wal`), 'the recorder is in WAL mode');
   const out = path.join(dir, 'now.db');
   // The export runs in a child while the recorder keeps appending here.
@@ -164,12 +164,12 @@ test('a capture being recorded is exported as far as it goes, and the recorder c
   const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   let i = 6;
   const timer = setInterval(() => {
-    if (i <= SAMPLE_FRAMES) w.append(frame(i), sampleFlows(i++));
+    if (i <= SAMPLE_FRAMES) w.append(frame(i), frameFlowsOf(sampleFlows(i++)));
   }, 5);
   const code = await done;
   clearInterval(timer);
   assert.equal(code, 0, stderr);
-  while (i <= SAMPLE_FRAMES) w.append(frame(i), sampleFlows(i++));
+  while (i <= SAMPLE_FRAMES) w.append(frame(i), frameFlowsOf(sampleFlows(i++)));
   w.close(true);
   const exported = JSON.parse(tcptop(['info', '--json', out]).stdout);
   assert.ok(exported.frames >= 5 && exported.frames <= SAMPLE_FRAMES, String(exported.frames));

@@ -4,6 +4,7 @@
 // frame and waits for what it says, never for a time. Usage: node slow-writer.js FILE INTERVAL_MS
 import * as readline from 'node:readline';
 import { SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
+import { frameFlowsOf } from '../../src/capture/types';
 import { CaptureWriter } from '../../src/capture/writer';
 
 const [file, ms] = [process.argv[2], Number(process.argv[3])];
@@ -16,7 +17,7 @@ lines.on('line', () => {
   const raw = `0.00 0.00 0.00 1/1 ${i}`;
   w.append({ wallUs: start + i * ms * 1000, monoUs: 1e9 + i * ms * 1000, intervalUs: ms * 1000,
     loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1, lastPid: i, raw }, lost: { events: 0, rxBytes: 0, txBytes: 0 } },
-  sampleFlows(((i - 1) % 12) + 1));
+  frameFlowsOf(sampleFlows(((i - 1) % 12) + 1)));
   process.stdout.write(`frame ${i}\n`);
 });
 lines.on('close', () => {

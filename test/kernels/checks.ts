@@ -8,8 +8,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { CaptureReader } from '../../src/capture/reader';
 import type { CaptureMeta } from '../../src/capture/meta';
-import type { FlowKey } from '../../src/capture/types';
-import { openProbe, type FlowDelta, type ProbeKind } from '../../src/record/probe';
+import { frameRows, type FlowBytes, type FlowKey } from '../../src/capture/types';
+import { openProbe, type ProbeKind } from '../../src/record/probe';
 import { findTracefs, tracefsMounts } from '../../src/record/tracefs';
 import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
@@ -418,7 +418,7 @@ async function missedReturns(probe: ProbeChoice, env: CheckEnv): Promise<void> {
     assert.deepEqual([d.lost.rxBytes, d.lost.txBytes], [0, 0], 'the bytes of a call never seen returning are unknown');
     // and the bytes of those calls are really missing from the flows: that is why they are reported
     const waiting = expectedOf(r).filter((e) => !e.what.startsWith('bystander'));
-    const got = sum(d.flows);
+    const got = sum(frameRows(d.flows));
     const counted = waiting.reduce((n, e) => n + (got.get(keyOf(e))?.rxBytes ?? 0), 0);
     const moved = waiting.reduce((n, e) => n + e.rxBytes, 0);
     assert.ok(counted < moved, `all ${moved} bytes received were counted: no return was missed`);
@@ -496,7 +496,7 @@ export function refusalCheck(kind: ProbeKind, env: CheckEnv): Check {
   };
 }
 
-function ofEnds(flows: FlowDelta[], ...ends: End[]): Map<string, { rxBytes: number; txBytes: number }> {
+function ofEnds(flows: FlowBytes[], ...ends: End[]): Map<string, { rxBytes: number; txBytes: number }> {
   const keep = flows.filter((f) => ends.some((e) => e.lport === f.lport && e.rport === f.rport));
   return sum(keep);
 }
@@ -539,13 +539,13 @@ async function drainDeltas(probe: ProbeChoice, expect: ProbeKind): Promise<void>
     ];
 
     const first = p.drain();
-    assertExact(ofEnds(first.flows, c, s), ends(5_000, 100_000));
+    assertExact(ofEnds(frameRows(first.flows), c, s), ends(5_000, 100_000));
     client.write(Buffer.alloc(2_000, 3));
     await until(() => got === 102_000);
     const second = p.drain();
-    assertExact(ofEnds(second.flows, c, s), ends(0, 2_000));
+    assertExact(ofEnds(frameRows(second.flows), c, s), ends(0, 2_000));
     const third = p.drain();
-    assert.deepEqual([...ofEnds(third.flows, c, s).values()], [], 'a drain with no traffic in between gave bytes');
+    assert.deepEqual([...ofEnds(frameRows(third.flows), c, s).values()], [], 'a drain with no traffic in between gave bytes');
     for (const d of [first, second, third]) assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 });
     client.destroy();
     serverSock!.destroy();
@@ -560,7 +560,7 @@ async function pidFilter(probe: ProbeChoice, env: CheckEnv): Promise<void> {
   try {
     const other = await runTraffic(env, ['exact', '4']);
     const mine = bothEnds('this process', await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 31_337, down: 4_242 }));
-    const flows = p.drain().flows;
+    const flows = frameRows(p.drain().flows);
     assertExact(sum(flows.filter((f) => mine.some((e) => e.lport === f.lport))), mine);
     assert.deepEqual(flows.filter((f) => f.pid !== process.pid), [], 'flows of other processes were counted');
     assert.equal(expectedOf(other).some((e) => flows.some((f) => f.lport === e.lport)), false);
@@ -574,7 +574,7 @@ async function familyFilter(probe: ProbeChoice): Promise<void> {
   try {
     const v4 = bothEnds('IPv4', await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_111, down: 2_222 }));
     const v6 = bothEnds('IPv6', await transfer({ listen: '::1', connect: '::1', up: 3_333, down: 4_444 }));
-    const flows = p.drain().flows;
+    const flows = frameRows(p.drain().flows);
     assert.deepEqual(flows.filter((f) => f.family !== 6), [], 'IPv4 sockets were counted');
     assertExact(sum(flows.filter((f) => v6.some((e) => e.lport === f.lport))), v6);
     assert.equal(flows.some((f) => v4.some((e) => e.lport === f.lport)), false);

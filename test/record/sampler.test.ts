@@ -4,7 +4,7 @@ import type { Drain } from '../../src/record/counters';
 import { deadline, isLast, Sampler } from '../../src/record/sampler';
 
 const load = { load1: 0.1, load5: 0.2, load15: 0.3, running: 1, tasks: 9, lastPid: 7, raw: '0.10 0.20 0.30 1/9 7' };
-const empty: Drain = { flows: [], lost: { events: 0, rxBytes: 0, txBytes: 0 } } as unknown as Drain;
+const empty: Drain = { flows: { count: 0, flows: [], rx: [], tx: [] }, lost: { events: 0, rxBytes: 0, txBytes: 0 } };
 
 test('deadlines are multiples of the interval from the start, so lateness never adds up; a duration cuts the last', () => {
   assert.equal(deadline(1_000, 500, 1, {}), 1_500);

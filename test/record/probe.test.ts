@@ -6,12 +6,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addonLoadError, openProbe, ProbeError } from '../src/record/probe';
-import { FlowCounters } from '../src/record/counters';
-import type { Drain, FlowDelta, Probe } from '../src/record/probe';
-import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from './helpers/traffic';
-import type { End } from './helpers/traffic';
-import { kernel, kernelUnavailable as unavailable } from './helpers/kernel';
+import { addonLoadError, checkOpenOptions, openProbe, ProbeError, type AddonOpenOptions } from '../../src/record/probe';
+import { LAYOUT } from '../../src/record/snapshot';
+import { FlowCounters } from '../../src/record/counters';
+import { frameRows, type FlowBytes } from '../../src/capture/types';
+import type { Drain, Probe } from '../../src/record/probe';
+import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
+import type { End } from '../helpers/traffic';
+import { kernel, kernelUnavailable as unavailable } from '../helpers/kernel';
 
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
@@ -20,10 +22,10 @@ test('bpf is available where CI runs the kernel tests', { skip: process.env.CI =
 });
 
 /** Flows of all drains added up per flow key. */
-function total(drains: Drain[]): FlowDelta[] {
-  const sum = new Map<string, FlowDelta>();
+function total(drains: Drain[]): FlowBytes[] {
+  const sum = new Map<string, FlowBytes>();
   for (const d of drains) {
-    for (const f of d.flows) {
+    for (const f of frameRows(d.flows)) {
       const id = JSON.stringify([f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport]);
       const s = sum.get(id);
       if (s) {
@@ -36,13 +38,13 @@ function total(drains: Drain[]): FlowDelta[] {
 }
 
 /** The one flow of this end (by its ports and addresses). */
-function flowOf(flows: FlowDelta[], end: End): FlowDelta {
+function flowOf(flows: FlowBytes[], end: End): FlowBytes {
   const found = flows.filter((f) => f.lport === end.lport && f.rport === end.rport && f.laddr === end.laddr && f.raddr === end.raddr);
   assert.equal(found.length, 1, `expected one flow for ${end.laddr}:${end.lport} -> ${end.raddr}:${end.rport}, got ${JSON.stringify(found)}`);
   return found[0];
 }
 
-function hasEnd(flows: FlowDelta[], end: End): boolean {
+function hasEnd(flows: FlowBytes[], end: End): boolean {
   return flows.some((f) => f.lport === end.lport && f.rport === end.rport);
 }
 
@@ -76,7 +78,7 @@ async function checkTransfer(
   await withProbe({ probe: 'auto' }, async (probe) => {
     probe.drain();
     const t = await transfer(opts);
-    const flows = probe.drain().flows;
+    const flows = frameRows(probe.drain().flows);
     const client = { ...self, family: family.client, ...t.client, rxBytes: opts.down, txBytes: opts.up };
     const server = { ...self, family: family.server, ...t.server, rxBytes: opts.up, txBytes: opts.down };
     if (addrs) {
@@ -125,7 +127,7 @@ test('several processes: each child flow carries its own pid and comm', kernel, 
       for (const p of peers) p.go();
       const reports = await Promise.all(peers.map((p) => p.result));
       const accepted = await Promise.all(server.accepted);
-      const flows = probe.drain().flows;
+      const flows = frameRows(probe.drain().flows);
       peers.forEach((peer, i) => {
         const r = reports[i];
         const { sent, received, ...end } = r;
@@ -150,7 +152,7 @@ test('a socket shared by two processes (fork) gives one flow per process', kerne
       peer.go();
       const { childPid, childSent, sent, received, ...end } = await peer.result;
       const [mine] = await Promise.all(server.accepted);
-      const flows = probe.drain().flows.filter((f) => f.lport === end.lport && f.rport === end.rport);
+      const flows = frameRows(probe.drain().flows).filter((f) => f.lport === end.lport && f.rport === end.rport);
       const byPid = (pid: number) => flows.find((f) => f.pid === pid);
       assert.notEqual(childPid, peer.pid);
       assert.equal(flows.length, 2, JSON.stringify(flows));
@@ -175,7 +177,7 @@ test('threads of two processes taking turns on one socket, on reused stacks, kee
       peer.go();
       const { childPid, childSent, sent, received, rounds, ...end } = await peer.result;
       const [mine] = await Promise.all(server.accepted);
-      const flows = probe.drain().flows.filter((f) => f.lport === end.lport && f.rport === end.rport);
+      const flows = frameRows(probe.drain().flows).filter((f) => f.lport === end.lport && f.rport === end.rport);
       const byPid = (pid: number) => flows.find((f) => f.pid === pid);
       assert.equal(flows.length, 2, JSON.stringify(flows));
       assert.deepEqual(byPid(peer.pid), { pid: peer.pid, comm: 'tcptop-turns', family: 4, ...end, rxBytes: 0, txBytes: 40_000 });
@@ -195,7 +197,7 @@ test('UDP and unix socket traffic is not counted, TCP of the same process is', k
     const peer = mixedSocketsPeer('tcptop-mixed', 54_321);
     peer.go();
     const r = await peer.result;
-    const mine = probe.drain().flows.filter((f) => f.pid === peer.pid);
+    const mine = frameRows(probe.drain().flows).filter((f) => f.pid === peer.pid);
     assert.deepEqual([r.tcpBytes, r.udpBytes, r.unixBytes], [54_321, 20 * 1700, 20 * 2000]);
     assert.deepEqual(
       mine.map(({ laddr, lport, raddr, rport, rxBytes, txBytes }) => ({ laddr, lport, raddr, rport, rxBytes, txBytes })).sort((a, b) => a.lport - b.lport),
@@ -209,10 +211,10 @@ test('a connection that opens, transfers and closes between two drains shows in 
     probe.drain();
     const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 4_096, down: 5 });
     await new Promise((r) => setTimeout(r, 20));
-    const next = probe.drain().flows;
+    const next = frameRows(probe.drain().flows);
     assert.equal(flowOf(next, t.client).txBytes, 4_096);
     assert.equal(flowOf(next, t.server).rxBytes, 4_096);
-    const after = probe.drain().flows;
+    const after = frameRows(probe.drain().flows);
     assert.equal(hasEnd(after, t.client) || hasEnd(after, t.server), false);
   });
 });
@@ -227,8 +229,8 @@ test('slots of closed connections are reused without mixing their counts', kerne
       await new Promise((r) => setTimeout(r, 20));
       const d = probe.drain();
       transfers.forEach((t, i) => {
-        assert.deepEqual([flowOf(d.flows, t.client).txBytes, flowOf(d.flows, t.client).rxBytes], [sizes[i], round]);
-        assert.deepEqual([flowOf(d.flows, t.server).rxBytes, flowOf(d.flows, t.server).txBytes], [sizes[i], round]);
+        assert.deepEqual([flowOf(frameRows(d.flows), t.client).txBytes, flowOf(frameRows(d.flows), t.client).rxBytes], [sizes[i], round]);
+        assert.deepEqual([flowOf(frameRows(d.flows), t.server).rxBytes, flowOf(frameRows(d.flows), t.server).txBytes], [sizes[i], round]);
       });
       assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 });
     }
@@ -239,23 +241,23 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
   // the addon directly, for a table of two slots; only this process's traffic is counted
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open('tracepoint', process.pid, 0, null, 2, null, 0); // no tracefs, no kretprobes
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0 }); // no tracefs, no kretprobes
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     const first = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 10_000, down: 1_000 });
     const unseen = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 20_000, down: 2_000 });
     await new Promise((r) => setTimeout(r, 50)); // the first connection's sockets are destroyed
-    const d1 = counters.apply(bpf.read(handle));
-    assert.deepEqual([flowOf(d1.flows, first.client).txBytes, flowOf(d1.flows, first.server).txBytes], [10_000, 1_000]);
-    assert.equal(d1.flows.length, 2);
+    const d1 = counters.apply(bpf.drain(handle));
+    assert.deepEqual([flowOf(frameRows(d1.flows), first.client).txBytes, flowOf(frameRows(d1.flows), first.server).txBytes], [10_000, 1_000]);
+    assert.equal(frameRows(d1.flows).length, 2);
     assert.ok(d1.lost.events >= 4, `lost events: ${d1.lost.events}`);
     assert.deepEqual([d1.lost.rxBytes, d1.lost.txBytes], [22_000, 22_000]);
-    assert.equal(hasEnd(d1.flows, unseen.client), false);
+    assert.equal(hasEnd(frameRows(d1.flows), unseen.client), false);
     // the first connection's slots were read for the last time above, so they are free again
     const third = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 30_000, down: 3_000 });
-    const d2 = counters.apply(bpf.read(handle));
-    assert.deepEqual([flowOf(d2.flows, third.client).txBytes, flowOf(d2.flows, third.server).txBytes], [30_000, 3_000]);
+    const d2 = counters.apply(bpf.drain(handle));
+    assert.deepEqual([flowOf(frameRows(d2.flows), third.client).txBytes, flowOf(frameRows(d2.flows), third.server).txBytes], [30_000, 3_000]);
     assert.deepEqual(d2.lost, { events: 0, rxBytes: 0, txBytes: 0 });
   } finally {
     bpf.close(handle);
@@ -267,17 +269,17 @@ test('freed slots come back round the ring, read after read, with exact counts',
   // head and tail pass its end again and again (three, not a power of two: the index wraps by modulo)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open('tracepoint', process.pid, 0, null, 3, null, 0);
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0 });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     for (let round = 1; round <= 8; round++) {
       const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: round * 3_000, down: round * 7 });
       await new Promise((r) => setTimeout(r, 50)); // both sockets are destroyed: their slots are CLOSED
-      const d = counters.apply(bpf.read(handle));
-      assert.deepEqual([flowOf(d.flows, t.client).txBytes, flowOf(d.flows, t.client).rxBytes], [round * 3_000, round * 7], `round ${round}`);
-      assert.deepEqual([flowOf(d.flows, t.server).rxBytes, flowOf(d.flows, t.server).txBytes], [round * 3_000, round * 7], `round ${round}`);
-      assert.equal(d.flows.length, 2, `round ${round}`);
+      const d = counters.apply(bpf.drain(handle));
+      assert.deepEqual([flowOf(frameRows(d.flows), t.client).txBytes, flowOf(frameRows(d.flows), t.client).rxBytes], [round * 3_000, round * 7], `round ${round}`);
+      assert.deepEqual([flowOf(frameRows(d.flows), t.server).rxBytes, flowOf(frameRows(d.flows), t.server).txBytes], [round * 3_000, round * 7], `round ${round}`);
+      assert.equal(frameRows(d.flows).length, 2, `round ${round}`);
       assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 }, `round ${round}`);
     }
   } finally {
@@ -293,15 +295,15 @@ test('connections opening and closing on two CPUs at once share a small table wi
   const bpf = require('tcptop-bpf');
   const rounds = 32;
   const peer = churningPeer('tcptop-churn', 2, rounds, 25);
-  const handle = bpf.open('tracepoint', peer.pid, 0, null, 256, null, 0);
+  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0 });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
     const seen = new Map<string, [number, number]>();
     const lost = { events: 0, rxBytes: 0, txBytes: 0 };
     const read = () => {
-      const d = counters.apply(bpf.read(handle));
-      for (const f of d.flows) {
+      const d = counters.apply(bpf.drain(handle));
+      for (const f of frameRows(d.flows)) {
         const key = `${f.lport}>${f.rport}`;
         const s = seen.get(key) ?? [0, 0];
         seen.set(key, [s[0] + f.rxBytes, s[1] + f.txBytes]);
@@ -340,7 +342,7 @@ test('sendfile(2) is counted', kernel, async () => {
         peer.go();
         const { sent, received, ...end } = await peer.result;
         const [mine] = await Promise.all(server.accepted);
-        const flows = probe.drain().flows;
+        const flows = frameRows(probe.drain().flows);
         assert.equal(sent, 1_234_567);
         assert.equal(mine.read, 1_234_567);
         assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-sendfil', family: 4, ...end, rxBytes: received, txBytes: 1_234_567 });
@@ -363,7 +365,7 @@ test('peeked bytes are not counted, only those really read', kernel, async () =>
       peer.go();
       const { peeked, received, ...end } = await peer.result;
       await Promise.all(server.accepted);
-      const flows = probe.drain().flows;
+      const flows = frameRows(probe.drain().flows);
       assert.equal(peeked, 5_000);
       assert.equal(received, 50_000);
       const f = flowOf(flows, end);
@@ -383,7 +385,7 @@ test('a half-closed socket read after it reached TCP_CLOSE keeps its local port'
       peer.go();
       const { peeked, received, sent, ...end } = await peer.result;
       const [mine] = await Promise.all(server.accepted);
-      const flows = probe.drain().flows;
+      const flows = frameRows(probe.drain().flows);
       assert.deepEqual([peeked, received, sent], [0, 30_000, 0]);
       assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-late', family: 4, ...end, rxBytes: 30_000, txBytes: 0 });
       assert.deepEqual(flowOf(flows, mine.end), { ...self, family: 4, ...mine.end, rxBytes: 0, txBytes: 30_000 });
@@ -413,7 +415,7 @@ test('continuous traffic across many drains: the drains add up to the bytes move
     assert.ok(r.bytes > 1_000_000, `only ${r.bytes} bytes streamed`);
     assert.deepEqual([client.pid, client.comm, client.txBytes, client.rxBytes], [peer.pid, 'tcptop-stream', r.bytes, 0]);
     assert.deepEqual([server.pid, server.txBytes, server.rxBytes], [peer.pid, 0, r.bytes]);
-    const withBytes = drains.filter((d) => d.flows.some((f) => f.pid === peer.pid && f.lport === r.client.lport && f.txBytes > 0));
+    const withBytes = drains.filter((d) => frameRows(d.flows).some((f) => f.pid === peer.pid && f.lport === r.client.lport && f.txBytes > 0));
     assert.ok(withBytes.length >= 5, `bytes fell into only ${withBytes.length} drains`);
   });
 });
@@ -426,7 +428,7 @@ test('pid filter: only the chosen process is counted, in the kernel', kernel, as
       peer.go();
       const { sent, received, ...end } = await peer.result;
       const mine = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 1_000 });
-      const flows = probe.drain().flows;
+      const flows = frameRows(probe.drain().flows);
       assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-pid', family: 4, ...end, rxBytes: 300, txBytes: 9_999 });
       assert.deepEqual([sent, received], [9_999, 300]);
       assert.deepEqual(flows.filter((f) => f.pid !== peer.pid), []);
@@ -443,7 +445,7 @@ test('family filter: -6 counts IPv6 sockets only (a dual-stack server end includ
     const v4 = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_111, down: 2_222 });
     const v6 = await transfer({ listen: '::1', connect: '::1', up: 3_333, down: 4_444 });
     const mapped = await transfer({ listen: '::', connect: '127.0.0.1', up: 5_555, down: 6_666 });
-    const flows = probe.drain().flows;
+    const flows = frameRows(probe.drain().flows);
     assert.deepEqual(flows.filter((f) => f.family !== 6), []);
     assert.equal(hasEnd(flows, v4.client) || hasEnd(flows, v4.server) || hasEnd(flows, mapped.client), false);
     assert.deepEqual([flowOf(flows, v6.client).txBytes, flowOf(flows, v6.server).rxBytes], [3_333, 3_333]);
@@ -452,7 +454,7 @@ test('family filter: -6 counts IPv6 sockets only (a dual-stack server end includ
   await withProbe({ probe: 'auto', family: 4 }, async (probe) => {
     const v4 = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_212, down: 3_434 });
     const v6 = await transfer({ listen: '::1', connect: '::1', up: 10, down: 10 });
-    const flows = probe.drain().flows;
+    const flows = frameRows(probe.drain().flows);
     assert.deepEqual(flows.filter((f) => f.family !== 4), []);
     assert.deepEqual([flowOf(flows, v4.client).txBytes, flowOf(flows, v4.server).txBytes], [1_212, 3_434]);
     assert.equal(hasEnd(flows, v6.client), false);
@@ -480,7 +482,7 @@ test('cgroup filter: only processes in the cgroup or below it are counted, in th
       peer.go();
       const { sent, received, ...end } = await peer.result;
       const mine = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 1_000 });
-      const flows = probe.drain().flows;
+      const flows = frameRows(probe.drain().flows);
       assert.deepEqual(flowOf(flows, end), { pid: peer.pid, comm: 'tcptop-cgroup', family: 4, ...end, rxBytes: 77, txBytes: 6_543 });
       assert.deepEqual([sent, received], [6_543, 77]);
       assert.deepEqual(flows.filter((f) => f.pid !== peer.pid), []);
@@ -518,7 +520,7 @@ function checkForced(kind: 'fentry' | 'kprobe', failure: RegExp): void {
   }
   try {
     assert.equal(probe.kind, kind);
-    assert.ok(Array.isArray(probe.drain().flows));
+    assert.ok(Array.isArray(frameRows(probe.drain().flows)));
   } finally {
     probe.close();
   }
@@ -535,7 +537,7 @@ test('forced kprobe: attaches, or fails saying which operation and why', kernel,
 
 test('without privileges: one line saying to run as root', kernel, () => {
   const script = `
-    const { openProbe } = require(${JSON.stringify(path.join(__dirname, '../src/record/probe.js'))});
+    const { openProbe } = require(${JSON.stringify(path.join(__dirname, '../../src/record/probe.js'))});
     try { openProbe({ probe: 'auto' }); console.log('opened'); } catch (e) { console.log(e.name + ' ' + e.code + ' ' + e.message); }`;
   const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
   assert.equal(r.status, 0, r.stderr);
@@ -557,4 +559,54 @@ test('an addon that is not built, or cannot load its libraries, says what to ins
   assert.deepEqual([notBuilt.code, notBuilt.op], ['ENOENT', 'load bpf addon']);
   const noLib = addonLoadError(Object.assign(new Error('libbpf.so.1: cannot open shared object file: No such file or directory'), { code: 'ERR_DLOPEN_FAILED' }));
   assert.match(noLib.message, /^load bpf addon: libbpf\.so\.1: cannot open shared object file: No such file or directory \(install libbpf1 and libelf1, or install clang/);
+});
+
+/** Whether the addon loads here (it needs no privilege to be loaded, only to open a probe). */
+function addonLoads(): string | false {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('tcptop-bpf');
+    return false;
+  } catch {
+    return 'the tcptop-bpf addon is not built';
+  }
+}
+const withAddon = { skip: process.env.CI === 'true' ? false : addonLoads() };
+
+test("the addon's snapshot layout, from the C compiler, is the one the decoder reads", withAddon, () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  assert.deepEqual(require('tcptop-bpf').layout, LAYOUT);
+});
+
+const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0 };
+const badOpens: [string, Record<string, unknown>, RegExp][] = [
+  ['kind', { kind: 'uprobe' }, /^open: options\.kind must be "tracepoint", "fentry" or "kprobe"/],
+  ['pid', { pid: '181' }, /^open: options\.pid must be an integer from 0 to 4294967295/],
+  ['pid', { pid: -1 }, /^open: options\.pid must be an integer from 0 to 4294967295/],
+  ['family', { family: 5 }, /^open: options\.family must be 0, 4 or 6/],
+  ['cgroupPath', { cgroupPath: 3 }, /^open: options\.cgroupPath must be a string or null/],
+  ['maxSlots', { maxSlots: 1.5 }, /^open: options\.maxSlots must be an integer from 0 to 4294967295/],
+  ['maxSlots', { maxSlots: 0 }, /^open: options\.maxSlots must be at least 1/],
+  ['tracefs', { tracefs: undefined }, /^open: options\.tracefs must be a string or null/],
+  ['retprobeInstances', { retprobeInstances: undefined }, /^open: options\.retprobeInstances must be an integer from 0 to 4294967295/],
+];
+
+test("the addon's open options are checked in TypeScript: a wrong type is a TypeError naming the field", () => {
+  assert.equal(checkOpenOptions(goodOpen), goodOpen);
+  for (const [name, change, message] of badOpens) {
+    assert.throws(() => checkOpenOptions({ ...goodOpen, ...change } as unknown as AddonOpenOptions), (e: Error) => e instanceof TypeError && message.test(e.message), name);
+  }
+});
+
+test("the addon's open refuses a missing or wrong-typed option with a TypeError rather than taking a default", withAddon, () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bpf = require('tcptop-bpf');
+  assert.throws(() => bpf.open(), (e: Error) => e instanceof TypeError && /^open\(options\): options must be an object$/.test(e.message));
+  for (const [name, change, message] of badOpens) {
+    assert.throws(() => bpf.open({ ...goodOpen, ...change }), (e: Error) => e instanceof TypeError && message.test(e.message), name);
+    const missing: Record<string, unknown> = { ...goodOpen };
+    delete missing[name];
+    assert.throws(() => bpf.open(missing), (e: Error) => e instanceof TypeError && new RegExp(`^open: options\\.${name} must be`).test(e.message), `${name} missing`);
+  }
+  assert.throws(() => bpf.open({ ...goodOpen, tracefs: `/${'x'.repeat(300)}` }), /^TypeError: open: options\.tracefs must be shorter than 256 bytes$/);
 });
