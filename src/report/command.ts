@@ -1,5 +1,5 @@
 // `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON or a chart.
-import { CaptureReader, SampleColumns } from '../capture/reader';
+import { CaptureReader } from '../capture/reader';
 import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
 import type { CommandSpec } from '../cli/spec';
@@ -7,11 +7,12 @@ import { CaptureError, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
 import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
-import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import { mergeWindows, metricOf, type Metric } from './aggregate';
 import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
-import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
+import { METRICS, SORT_KEYS, SummaryBuilder, topGroups, type SortKey } from './rows';
+import { reportWindows, windows } from './scan';
 
 export interface ReportOptions {
   by?: GroupKey[];
@@ -110,54 +111,6 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     }
   },
 };
-
-/** The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete. */
-function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats> {
-  const done: WindowStats[] = [];
-  const agg = new WindowAggregator(opts, (w) => done.push(w));
-  const cols = new SampleColumns();
-  let of = new Int32Array(cols.flow.length);
-  const lookup = (id: number) => reader.flow(id);
-  for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
-    const n = reader.readFrameSamples(frame.seq, cols);
-    if (of.length < n) of = new Int32Array(cols.flow.length);
-    for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
-    agg.addFrame(frame, of, cols.rx, cols.tx, n);
-    yield* done.splice(0);
-  }
-  agg.finish();
-  yield* done.splice(0);
-}
-
-/** The whole range as one window: every group's totals and peak, for ranking. */
-function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
-  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
-  return all;
-}
-
-/** The report's rows, a window at a time, each window added to the summary as it goes. */
-function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: ReportOptions): Generator<ReportRow[]> {
-  const sort = opts.sort ?? 'total';
-  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
-  const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
-    summary.add(w);
-    return windowRows(w, groups.keys, other, sort);
-  };
-  if (opts.top === undefined) {
-    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
-    return;
-  }
-  // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
-  // needs the rest's bytes frame by frame.
-  const all = whole(reader, range, groups, 'total');
-  const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
-  if (perWindow === Infinity && keep.length === all.groups.length) {
-    yield rowsOf(all, null);
-    return;
-  }
-  const other = groups.size;
-  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
-}
 
 function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
   const metric = opts.metric ?? 'total';
