@@ -1,9 +1,12 @@
-// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON or a chart.
+// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON, a chart
+// or one self-contained HTML page.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CaptureReader } from '../capture/reader';
 import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
 import type { CommandSpec } from '../cli/spec';
-import { CaptureError, UsageError } from '../errors';
+import { CaptureError, describeErrno, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
 import { parseTimeSpec, type TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
@@ -12,6 +15,9 @@ import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type Char
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
 import { METRICS, SORT_KEYS, SummaryBuilder, topGroups, type SortKey } from './rows';
+import { pageAssets } from './html/assets';
+import { collectPage } from './html/collect';
+import { htmlPage } from './html/page';
 import { reportWindows, windows } from './scan';
 
 export interface ReportOptions {
@@ -29,6 +35,7 @@ export interface ReportOptions {
   height?: number;
   width?: number;
   color?: boolean;
+  output?: string;
 }
 
 const CHART_ONLY = { metric: '--metric', height: '--height', width: '--width', color: '--color' } as const;
@@ -47,6 +54,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     { flags: '--sort <key>', description: `order rows by ${SORT_KEYS.join('|')} (default: total)`, parse: parseChoice('--sort', SORT_KEYS) },
     { flags: '--format <format>', description: `${FORMATS.join('|')} (default: table)`, parse: parseChoice('--format', FORMATS), conflicts: ['json'] },
     { flags: '--json', description: 'short for --format json' },
+    { flags: '-o, --output <file>', description: 'with --format html: the page to write (HTML is never written to a terminal)', conflicts: ['chart'] },
     { flags: '--chart', description: 'draw throughput over time, one line per group', conflicts: ['window', 'format', 'json', 'sort'] },
     { flags: '--metric <metric>', description: `chart ${METRICS.join('|')} bytes (default: total)`, parse: parseChoice('--metric', METRICS) },
     { flags: '--height <rows>', description: 'chart height in rows (default: 15)', parse: (t) => parseNumberIn('--height', t, 2, MAX_HEIGHT, { integer: true }) },
@@ -59,6 +67,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     'tcptop report --by port --window 1m --from 14:00 --to 14:30 incident.db',
     'tcptop report --by host --window 10s --format csv incident.db > hosts.csv',
     'tcptop report --chart --by comm --metric tx incident.db',
+    'tcptop report --format html -o incident.html --by comm --top 8 incident.db   # one file to attach to a bug report',
   ],
   async run(args, opts) {
     const file = args[0] as string;
@@ -67,6 +76,11 @@ export const reportCommand: CommandSpec<ReportOptions> = {
       if (given) throw new UsageError(`${CHART_ONLY[given]}: only with --chart`);
     } else if (opts.top !== undefined && opts.top > MAX_SERIES) {
       throw new UsageError(`--top: invalid value '${opts.top}' with --chart (expected a whole number from 1 to ${MAX_SERIES}, one colour each)`);
+    }
+    const format = opts.json ? 'json' : opts.format ?? 'table';
+    if (opts.output !== undefined && format !== 'html') throw new UsageError('-o/--output: only with --format html (the other formats write to stdout)');
+    if (format === 'html' && opts.output === undefined && process.stdout.isTTY) {
+      throw new UsageError('--format html: not writing HTML to a terminal: give -o FILE, or redirect stdout to a file');
     }
     const by = [...new Set(opts.by ?? ['host'])] as GroupKey[];
     const reader = CaptureReader.open(file);
@@ -79,7 +93,12 @@ export const reportCommand: CommandSpec<ReportOptions> = {
         await write(chart(reader, range, by, zone, opts));
         return;
       }
-      const format = opts.json ? 'json' : opts.format ?? 'table';
+      if (format === 'html') {
+        const page = htmlPage(collectPage(reader, file, range, zone, { by, window: opts.window, top: opts.top, sort: opts.sort }), pageAssets());
+        if (opts.output === undefined) await write(page);
+        else writeFileWhole(opts.output, page);
+        return;
+      }
       const groups = new FlowGroups(by);
       const summary = new SummaryBuilder();
       const perWindow = reportWindows(reader, range, groups, summary, opts);
@@ -154,4 +173,16 @@ function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: Dis
     height: opts.height ?? 15,
     color: opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
   });
+}
+
+/** Writes a file in one piece: into a temporary file beside it, then renamed over it, so no half page is left. */
+function writeFileWhole(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text, { flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new CaptureError(file, `cannot write: ${describeErrno(err)}`, 1);
+  }
 }
