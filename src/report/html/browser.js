@@ -65,6 +65,15 @@
     return new Date(d.getTime() + (data.zone.offsetMinutes + d.getTimezoneOffset()) * 60000);
   }
 
+  /** A time axis label in the display zone, 24-hour, as precise as the axis' step. */
+  function timeLabel(seconds, step) {
+    const c = civil(seconds * 1000);
+    if (step >= 86400) return `${c.y}-${two(c.mo)}-${two(c.d)}`;
+    if (step >= 60) return `${two(c.h)}:${two(c.mi)}`;
+    const text = `${two(c.h)}:${two(c.mi)}:${two(c.s)}`;
+    return step >= 1 ? text : `${text}.${String(Math.round(seconds * 1000) % 1000).padStart(3, '0')}`;
+  }
+
   // ---- Small DOM helpers: elements with text, never markup.
 
   function el(tag, text, attrs) {
@@ -205,7 +214,7 @@
         load: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] },
       },
       axes: [
-        { ...axis, space: 70 },
+        { ...axis, space: 70, values: (u, splits, ai, space, incr) => splits.map((s) => timeLabel(s, incr)) },
         { ...axis, scale: 'rate', size: 86, incrs: RATE_STEPS, values: (u, vals) => vals.map((v) => rateText(v)) },
         { ...axis, scale: 'load', side: 1, size: 44, stroke: t.muted, grid: { show: false }, values: (u, vals) => vals.map((v) => v.toFixed(1)) },
       ],
