@@ -19,7 +19,7 @@ interface Cell { title: string; textContent: string | null }
 interface TableRow { cells: ArrayLike<Cell> & Iterable<Cell> }
 interface Chart { series: { label: string }[]; data: ArrayLike<number>[]; cursor: { idx: number }; scales: { x: { min: number; max: number } } }
 declare const document: { documentElement: { dataset: Record<string, string>; scrollWidth: number }; body: unknown };
-declare const window: { innerWidth: number; tcptopReport: { chart: Chart; renderMs: number } };
+declare const window: { innerWidth: number; tcptopReport: { chart: Chart; renderMs: number; shownMs: number } };
 declare function getComputedStyle(e: unknown): { backgroundColor: string };
 
 const unavailable = browserUnavailable();
@@ -267,9 +267,9 @@ test('it reads well at 1280×800, light and dark, on a phone and on paper; a bus
   const light = await open(file);
   try {
     assert.deepEqual(light.problems, []);
-    const render = await light.page.evaluate(() => window.tcptopReport.renderMs);
-    t.diagnostic(`600 frames × 200 flows, --by comm: ${(size / 1024).toFixed(0)} KiB, rendered in ${render.toFixed(0)} ms`);
-    assert.ok(render < 1000, `rendered in ${render} ms`);
+    const { renderMs, shownMs } = await light.page.evaluate(() => window.tcptopReport);
+    t.diagnostic(`600 frames × 200 flows, --by comm: ${(size / 1024).toFixed(0)} KiB, drawn ${shownMs.toFixed(0)} ms after opening (page script ${renderMs.toFixed(0)} ms)`);
+    assert.ok(shownMs < 1000, `drawn ${shownMs} ms after opening`);
     assert.ok(await light.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
     const chart = (await light.page.locator('#chart canvas').boundingBox())!;
     assert.ok(chart.width > 900 && chart.y + chart.height < 800, `the chart fits the first screen: ${JSON.stringify(chart)}`);

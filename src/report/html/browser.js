@@ -277,6 +277,9 @@
 
   // ---- Tables.
 
+  /** Rows of a table drawn at first, and added by each click on its "show more" row. */
+  const TABLE_ROWS = 500;
+
   /** A sortable table: columns of {name, value(row), text(row), title(row), numeric}, rows kept as given until sorted. */
   function table(id, columns, rows, opts) {
     const tableEl = $(id);
@@ -313,9 +316,11 @@
       return th;
     });
     thead.replaceChildren(head);
+    // A long table is drawn a part at a time: thousands of rows would take the browser seconds to lay out.
+    let limit = TABLE_ROWS;
     function render() {
       const frag = document.createDocumentFragment();
-      for (const i of order) {
+      for (const i of order.slice(0, limit)) {
         const row = rows[i];
         const tr = el('tr');
         tr.dataset.index = String(i);
@@ -327,6 +332,19 @@
           tr.append(td);
         }
         if (opts && opts.decorate) opts.decorate(tr, row, i);
+        frag.append(tr);
+      }
+      if (order.length > limit) {
+        const tr = el('tr', null, { class: 'more' });
+        const td = el('td', null, { colspan: String(columns.length) });
+        const button = el('button', `show ${grouped(Math.min(order.length, limit + TABLE_ROWS) - limit)} more of ${grouped(order.length - limit)} rows not shown`, { type: 'button' });
+        button.addEventListener('click', (e) => {
+          e.stopPropagation();
+          limit += TABLE_ROWS;
+          render();
+        });
+        td.append(button);
+        tr.append(td);
         frag.append(tr);
       }
       tbody.replaceChildren(frag);
@@ -432,12 +450,16 @@
     });
   }
 
-  window.tcptopReport = { data, chart: null, renderMs: null };
+  window.tcptopReport = { data, chart: null, renderMs: null, shownMs: null };
   summary();
   chartControls();
   buildChart();
   groupsTable();
   busiestTable();
   window.tcptopReport.renderMs = performance.now() - started;
-  document.documentElement.dataset.ready = 'true';
+  // Ready once the first frame with all of it has been painted; shownMs counts from the start of loading the page.
+  requestAnimationFrame(() => setTimeout(() => {
+    window.tcptopReport.shownMs = performance.now();
+    document.documentElement.dataset.ready = 'true';
+  }, 0));
 })();
