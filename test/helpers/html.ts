@@ -29,6 +29,19 @@ export function hostileCapture(dir: string): string {
   return file;
 }
 
+/** A capture of 3 frames in which no flow moved a byte. */
+export function idleCapture(dir: string): string {
+  const file = path.join(dir, 'idle.db');
+  const w = CaptureWriter.create(file, SAMPLE_HEADER, { force: true });
+  const load = { load1: 0.05, load5: 0.04, load15: 0.01, running: 1, tasks: 40, lastPid: 3 };
+  for (let i = 1; i <= 3; i++) {
+    w.append({ wallUs: SAMPLE_HEADER.startWallUs + i * 1e6, monoUs: i * 1e6, intervalUs: 1e6, loadavg: { ...load, raw: formatLoadavg(load) },
+      lost: { events: 0, rxBytes: 0, txBytes: 0 } }, []);
+  }
+  w.close(false);
+  return file;
+}
+
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Why pages cannot be opened here, or undefined when they can. */

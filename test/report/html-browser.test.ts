@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { generateBenchCapture } from '../../bench/report';
 import { tcptop } from '../helpers/cli';
-import { browserUnavailable, CHROMIUM, HOSTILE, hostileCapture } from '../helpers/html';
+import { browserUnavailable, CHROMIUM, HOSTILE, hostileCapture, idleCapture } from '../helpers/html';
 import { ROOT, SAMPLE } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 
@@ -250,6 +250,26 @@ test('hostile names from the capture show as text and add no element', { skip },
     const names = await page.locator('#groups tbody tr td:first-child').allTextContents();
     assert.deepEqual(names.sort(), [HOSTILE.comm, HOSTILE.other].sort());
     assert.equal(await page.title(), `tcptop report: ${HOSTILE.hostname}, 2026-11-20 15:00:00 to 2026-11-20 15:00:04 (4s)`);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a capture in which nothing moved, whose recorder did not close it, still makes a page that says so', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const { file, rows } = report(dir, [idleCapture(dir)]);
+  assert.deepEqual(rows, []);
+  const { page, context, problems } = await open(file);
+  try {
+    assert.deepEqual(problems, []);
+    assert.equal(await page.locator('#groups-empty').isVisible(), true);
+    assert.equal(await page.locator('#busiest-section').isVisible(), false);
+    const summary = await page.locator('#summary').innerText();
+    assert.match(summary, /ended cleanly\s+no/);
+    assert.match(summary, /busiest frame\s+none \(no bytes moved\)/);
+    const { labels, data } = await chartData(page);
+    assert.deepEqual(labels.slice(1), ['load average (1 min, right axis)']);
+    assert.deepEqual(data[1], [0.05, 0.05, 0.05]);
   } finally {
     await context.close();
   }

@@ -1,6 +1,7 @@
 // `report --format html` without a browser: the embedded data against `report --json`, escaping, the limits,
 // refusals, and an anonymized export's page. test/report/html-browser.test.ts opens the pages.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +14,7 @@ import { escapeHtml, htmlPage, scriptJson } from '../../src/report/html/page';
 import { BAD_FILES } from '../helpers/bad-captures';
 import { oneLine, tcptop } from '../helpers/cli';
 import { hostileCapture, HOSTILE } from '../helpers/html';
-import { SAMPLE } from '../helpers/paths';
+import { CLI, SAMPLE } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 
 /** The data a page embeds, read back as the page's script reads it. */
@@ -203,4 +204,15 @@ test("an anonymized export's page holds no original address or hostname (the exp
     assert.equal(findAddressText(page, originals), null, by.join(' '));
     assert.ok(!containsText(page, SAMPLE_HEADER.hostname), by.join(' '));
   }
+});
+
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((f) => fs.existsSync(f));
+
+test('HTML is not written to a terminal: one line saying what to do', { skip: SCRIPT ? false : 'no script(1) here to give the command a terminal' }, () => {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, CLI, 'report', '--format', 'html', SAMPLE].map(quote).join(' ');
+  const r = spawnSync(SCRIPT!, ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, timeout: 60_000 });
+  const lines = r.stdout.split(/\r?\n/).filter((l) => l !== '');
+  assert.deepEqual(lines, ['tcptop: --format html: not writing HTML to a terminal: give -o FILE, or redirect stdout to a file']);
+  assert.equal(r.status, 2);
 });
