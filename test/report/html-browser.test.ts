@@ -181,7 +181,7 @@ test('clicking a column header sorts the table by it, again the other way', { sk
   }
 });
 
-test("hovering the chart shows each group's rate at that time in the legend", { skip }, async (t) => {
+test("hovering the chart shows each group's rate at that time in the legend; dragging zooms", { skip }, async (t) => {
   const { file, rows } = report(tempDir(t), ['--by', 'host', '--window', '1s', SAMPLE]);
   const { page, context } = await open(file);
   try {
@@ -201,6 +201,18 @@ test("hovering the chart shows each group's rate at that time in the legend", { 
         assert.ok(Math.abs(shown - want) <= Math.max(0.5, want * 0.006), `${labels[n]} at ${end}: shown ${shown}, report ${want}`);
       }
     }
+    // Dragging across the chart zooms to the range dragged over; a double-click shows the whole range again.
+    const scale = () => page.evaluate(() => [window.tcptopReport.chart.scales.x.min, window.tcptopReport.chart.scales.x.max]);
+    const [min, max] = await scale();
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const [zmin, zmax] = await scale();
+    const at = (f: number) => min + (max - min) * f;
+    assert.ok(Math.abs(zmin - at(0.25)) < (max - min) * 0.02 && Math.abs(zmax - at(0.5)) < (max - min) * 0.02, `zoomed to ${zmin}..${zmax} of ${min}..${max}`);
+    await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+    assert.deepEqual(await scale(), [min, max]);
   } finally {
     await context.close();
   }
