@@ -128,7 +128,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
   // `other` over the whole range sums every group not drawn.
   if (otherSeries) otherSeries.members = groups.size - drawn.length;
 
-  const perGroup = Math.max(5, Math.min(MAX_FLOWS_PER_GROUP, Math.floor(MAX_FLOWS / Math.max(1, ranked.length))));
+  const perGroup = Math.max(1, Math.min(MAX_FLOWS_PER_GROUP, Math.floor(MAX_FLOWS / Math.max(1, ranked.length))));
   const flowsOf = new Map<number, number[]>();
   for (const id of flowIds) {
     const g = flowGroup[id];
