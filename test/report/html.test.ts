@@ -216,3 +216,9 @@ test('HTML is not written to a terminal: one line saying what to do', { skip: SC
   assert.deepEqual(lines, ['tcptop: --format html: not writing HTML to a terminal: give -o FILE, or redirect stdout to a file']);
   assert.equal(r.status, 2);
 });
+
+test("the page's script never parses markup: text goes in with textContent", () => {
+  const code = fs.readFileSync(path.join(__dirname, '../../src/report/html/browser.js'), 'utf8');
+  assert.match(code, /textContent/);
+  assert.doesNotMatch(code, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment|DOMParser|\beval\(|new Function/);
+});
