@@ -104,7 +104,18 @@ const near = (actual: number, expected: number, what: string, rel = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= 0.001 + rel * Math.abs(expected), `${what}: ${actual} != ${expected}`);
 
 test('the page loads with no console error and requests nothing but itself', { skip }, async (t) => {
-  const { file } = report(tempDir(t), [SAMPLE]);
+  const dir = tempDir(t);
+  // A capture a real recorder made, by flow: every kind of address it met, IPv6 and mapped ones too.
+  const real = report(dir, ['--by', 'flow', '--window', '1s', path.join(ROOT, 'fixtures/real.db')]);
+  const opened = await open(real.file);
+  try {
+    assert.deepEqual(opened.problems, []);
+    assert.deepEqual(opened.requests, [pathToFileURL(real.file).href]);
+    assert.equal(await opened.page.locator('#groups tbody tr').count(), Math.min(real.rows.length, 500));
+  } finally {
+    await opened.context.close();
+  }
+  const { file } = report(dir, [SAMPLE]);
   const { page, context, problems, requests } = await open(file);
   try {
     assert.deepEqual(problems, []);
@@ -245,6 +256,33 @@ test("a row lists its group's flows, which add up to it; a busy interval zooms t
     const data = await chartData(page);
     assert.ok(scale[1] - scale[0] < data.data[0][data.data[0].length - 1] - data.data[0][0] + 25, 'zoomed');
     void end;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a long table shows 500 rows, and 500 more for each click on its last row, in the order sorted', { skip }, async (t) => {
+  const dir = tempDir(t);
+  generateBenchCapture(path.join(dir, 'many.db'), 4, 300);
+  const { file, rows } = report(dir, ['--by', 'flow', '--window', '1s', path.join(dir, 'many.db')]);
+  assert.equal(rows.length, 1200);
+  const { page, context, problems } = await open(file);
+  try {
+    const body = page.locator('#groups tbody tr');
+    assert.equal(await body.count(), 501);
+    assert.match((await body.last().textContent())!, /^show 500 more of 700 rows not shown$/);
+    await body.last().getByRole('button').click();
+    assert.equal(await body.count(), 1001);
+    assert.match((await body.last().textContent())!, /^show 200 more of 200 rows not shown$/);
+    // START END PID COMM LADDR LPORT RADDR RPORT RX TX TOTAL ...: TOTAL is the 11th column.
+    assert.equal(await page.locator('#groups th').nth(10).textContent(), 'TOTAL');
+    await page.locator('#groups th', { hasText: /^TOTAL/ }).getByRole('button').click();
+    const totals = await body.evaluateAll((trs) => trs.filter((tr) => (tr as unknown as TableRow).cells.length > 1)
+      .map((tr) => Number((tr as unknown as TableRow).cells[10].title.replace(/ bytes$/, '').replace(/,/g, ''))));
+    assert.deepEqual(totals, rows.map((r) => r.total_bytes).sort((a, b) => b - a).slice(0, 1000));
+    await body.last().getByRole('button').click();
+    assert.equal(await body.count(), 1200);
+    assert.deepEqual(problems, []);
   } finally {
     await context.close();
   }
