@@ -231,7 +231,7 @@ test("hovering the chart shows each group's rate at that time in the legend; dra
 
 test("a row lists its group's flows, which add up to it; a busy interval zooms the chart to it", { skip }, async (t) => {
   const { file, rows } = report(tempDir(t), ['--by', 'host', SAMPLE]);
-  const { page, context } = await open(file);
+  const { page, context, problems } = await open(file);
   try {
     assert.equal(await page.locator('#flows').isVisible(), false);
     const i = rows.findIndex((r) => r.host === '127.0.0.1');
@@ -256,6 +256,7 @@ test("a row lists its group's flows, which add up to it; a busy interval zooms t
     const data = await chartData(page);
     assert.ok(scale[1] - scale[0] < data.data[0][data.data[0].length - 1] - data.data[0][0] + 25, 'zoomed');
     void end;
+    assert.deepEqual(problems, []);
   } finally {
     await context.close();
   }
@@ -351,6 +352,15 @@ test('it reads well at 1280×800, light and dark, on a phone and on paper; a bus
     await light.page.emulateMedia({ media: 'print' });
     assert.equal(await light.page.locator('#chart-controls').isVisible(), false);
     assert.equal(await light.page.locator('#groups').isVisible(), true);
+    // Printing redraws the chart for paper (light, a page's width), and back afterwards.
+    const width = () => light.page.locator('#chart canvas').evaluate((c) => (c as unknown as { clientWidth: number }).clientWidth);
+    const screen = await width();
+    await light.page.evaluate(() => (globalThis as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(new (globalThis as unknown as { Event: new (n: string) => unknown }).Event('beforeprint')));
+    assert.equal(await width(), 680);
+    await light.page.emulateMedia({ media: 'screen' });
+    await light.page.evaluate(() => (globalThis as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(new (globalThis as unknown as { Event: new (n: string) => unknown }).Event('afterprint')));
+    assert.equal(await width(), screen);
+    assert.deepEqual(light.problems, []);
   } finally {
     await light.context.close();
   }
