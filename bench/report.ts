@@ -94,11 +94,46 @@ function measure(dir: string, args: string[]): { seconds: number; peakRssMb: num
   return { seconds, peakRssMb: Number(fs.readFileSync(rssFile, 'utf8')) / 1024 };
 }
 
+/** The HTML report of the hour: how long writing it takes, how big it is, how quickly a browser shows it. */
+export interface HtmlBench {
+  seconds: number;
+  peakRssMb: number;
+  sizeMb: number;
+  /**
+   * Navigation to drawn page as the test driver sees it, as the page's clock says (start of loading to first
+   * painted frame), and the page script's share; null when no browser could be run (`problem` says why).
+   */
+  loadMs: number | null;
+  shownMs: number | null;
+  renderMs: number | null;
+  problem: string | null;
+}
+
 export interface ReportBench {
   samples: number;
   generateSeconds: number;
   fileMb: number;
   runs: Run[];
+  html: HtmlBench;
+}
+
+/** Targets of the HTML report: under 2 MB, drawn within a second of opening it. */
+export const HTML_MAX_MB = 2;
+export const HTML_MAX_SHOWN_MS = 1000;
+
+/** Writes the hour's HTML report (default options) and opens it in headless Chromium (bench/html-render.ts). */
+function benchHtml(dir: string, file: string, repeat: number): HtmlBench {
+  const page = path.join(dir, 'hour.html');
+  let best = { seconds: Infinity, peakRssMb: 0 };
+  for (let i = 0; i < repeat; i++) {
+    const m = measure(dir, ['report', '--format', 'html', '-o', page, file]);
+    if (m.seconds < best.seconds) best = m;
+  }
+  const sizeMb = fs.statSync(page).size / 2 ** 20;
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'html-render.js'), page], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) return { ...best, sizeMb, loadMs: null, shownMs: null, renderMs: null, problem: r.stderr.trim().split('\n')[0] || `exit ${r.status}` };
+  const t = JSON.parse(r.stdout) as { loadMs: number; shownMs: number; renderMs: number };
+  return { ...best, sizeMb, ...t, problem: null };
 }
 
 /** The report benchmark: the best of `repeat` runs of each command, to keep a busy machine's noise out. */
@@ -129,7 +164,10 @@ export function benchReport(opts: { frames?: number; flows?: number; repeat?: nu
       runs.push(run);
       log(`${name.padEnd(44)} ${run.seconds.toFixed(2).padStart(6)} s  ${(run.samplesPerSecond / 1e6).toFixed(2).padStart(5)} M samples/s  peak RSS ${run.peakRssMb.toFixed(0).padStart(4)} MB`);
     }
-    return { samples, generateSeconds, fileMb, runs };
+    const html = benchHtml(dir, file, opts.repeat ?? 3);
+    log(`${'report --format html'.padEnd(44)} ${html.seconds.toFixed(2).padStart(6)} s  ${html.sizeMb.toFixed(2)} MB, `
+      + (html.shownMs === null ? `not opened: ${html.problem}` : `drawn ${html.shownMs.toFixed(0)} ms after opening (script ${html.renderMs!.toFixed(0)} ms)`));
+    return { samples, generateSeconds, fileMb, runs, html };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,17 +1,24 @@
-// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON or a chart.
-import { CaptureReader, SampleColumns } from '../capture/reader';
+// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON, a chart
+// or one self-contained HTML page.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CaptureReader } from '../capture/reader';
 import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
 import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
-import { CaptureError, UsageError } from '../errors';
+import { CaptureError, describeErrno, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
-import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import { mergeWindows, metricOf, type Metric } from './aggregate';
 import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
-import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
+import { METRICS, SORT_KEYS, SummaryBuilder, topGroups, type SortKey } from './rows';
+import { pageAssets } from './html/assets';
+import { collectPage } from './html/collect';
+import { htmlPage } from './html/page';
+import { reportWindows, windows } from './scan';
 
 export interface ReportOptions {
   by?: GroupKey[];
@@ -28,6 +35,7 @@ export interface ReportOptions {
   height?: number;
   width?: number;
   color?: boolean;
+  output?: string;
 }
 
 const CHART_ONLY = { metric: '--metric', height: '--height', width: '--width', color: '--color' } as const;
@@ -46,6 +54,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     { flags: '--sort <key>', description: `order rows by ${SORT_KEYS.join('|')} (default: total)`, parse: parseChoice('--sort', SORT_KEYS) },
     { flags: '--format <format>', description: `${FORMATS.join('|')} (default: table)`, parse: parseChoice('--format', FORMATS), conflicts: ['json'] },
     { flags: '--json', description: 'short for --format json' },
+    { flags: '-o, --output <file>', description: 'with --format html: the page to write (HTML is never written to a terminal)', conflicts: ['chart'] },
     { flags: '--chart', description: 'draw throughput over time, one line per group', conflicts: ['window', 'format', 'json', 'sort'] },
     { flags: '--metric <metric>', description: `chart ${METRICS.join('|')} bytes (default: total)`, parse: parseChoice('--metric', METRICS) },
     { flags: '--height <rows>', description: 'chart height in rows (default: 15)', parse: (t) => parseNumberIn('--height', t, 2, MAX_HEIGHT, { integer: true }) },
@@ -58,6 +67,7 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     'tcptop report --by port --window 1m --from 14:00 --to 14:30 incident.db',
     'tcptop report --by host --window 10s --format csv incident.db > hosts.csv',
     'tcptop report --chart --by comm --metric tx incident.db',
+    'tcptop report --format html -o incident.html --by comm --top 8 incident.db   # one file to attach to a bug report',
   ],
   async run(args, opts) {
     const file = args[0] as string;
@@ -66,6 +76,11 @@ export const reportCommand: CommandSpec<ReportOptions> = {
       if (given) throw new UsageError(`${CHART_ONLY[given]}: only with --chart`);
     } else if (opts.top !== undefined && opts.top > MAX_SERIES) {
       throw new UsageError(`--top: invalid value '${opts.top}' with --chart (expected a whole number from 1 to ${MAX_SERIES}, one colour each)`);
+    }
+    const format = opts.json ? 'json' : opts.format ?? 'table';
+    if (opts.output !== undefined && format !== 'html') throw new UsageError('-o/--output: only with --format html (the other formats write to stdout)');
+    if (format === 'html' && opts.output === undefined && process.stdout.isTTY) {
+      throw new UsageError('--format html: not writing HTML to a terminal: give -o FILE, or redirect stdout to a file');
     }
     const by = [...new Set(opts.by ?? ['host'])] as GroupKey[];
     const reader = CaptureReader.open(file);
@@ -78,7 +93,12 @@ export const reportCommand: CommandSpec<ReportOptions> = {
         await write(chart(reader, range, by, zone, opts));
         return;
       }
-      const format = opts.json ? 'json' : opts.format ?? 'table';
+      if (format === 'html') {
+        const page = htmlPage(collectPage(reader, file, range, zone, { by, window: opts.window, top: opts.top, sort: opts.sort }), pageAssets());
+        if (opts.output === undefined) await write(page);
+        else writeFileWhole(opts.output, page);
+        return;
+      }
       const groups = new FlowGroups(by);
       const summary = new SummaryBuilder();
       const perWindow = reportWindows(reader, range, groups, summary, opts);
@@ -110,54 +130,6 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     }
   },
 };
-
-/** The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete. */
-function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats> {
-  const done: WindowStats[] = [];
-  const agg = new WindowAggregator(opts, (w) => done.push(w));
-  const cols = new SampleColumns();
-  let of = new Int32Array(cols.flow.length);
-  const lookup = (id: number) => reader.flow(id);
-  for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
-    const n = reader.readFrameSamples(frame.seq, cols);
-    if (of.length < n) of = new Int32Array(cols.flow.length);
-    for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
-    agg.addFrame(frame, of, cols.rx, cols.tx, n);
-    yield* done.splice(0);
-  }
-  agg.finish();
-  yield* done.splice(0);
-}
-
-/** The whole range as one window: every group's totals and peak, for ranking. */
-function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
-  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
-  return all;
-}
-
-/** The report's rows, a window at a time, each window added to the summary as it goes. */
-function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: ReportOptions): Generator<ReportRow[]> {
-  const sort = opts.sort ?? 'total';
-  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
-  const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
-    summary.add(w);
-    return windowRows(w, groups.keys, other, sort);
-  };
-  if (opts.top === undefined) {
-    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
-    return;
-  }
-  // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
-  // needs the rest's bytes frame by frame.
-  const all = whole(reader, range, groups, 'total');
-  const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
-  if (perWindow === Infinity && keep.length === all.groups.length) {
-    yield rowsOf(all, null);
-    return;
-  }
-  const other = groups.size;
-  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
-}
 
 function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
   const metric = opts.metric ?? 'total';
@@ -201,4 +173,16 @@ function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: Dis
     height: opts.height ?? 15,
     color: opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR),
   });
+}
+
+/** Writes a file in one piece: into a temporary file beside it, then renamed over it, so no half page is left. */
+function writeFileWhole(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text, { flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new CaptureError(file, `cannot write: ${describeErrno(err)}`, 1);
+  }
 }

@@ -1,4 +1,5 @@
-// A report as text: a table for people, CSV and JSON for scripts (raw byte counts, ISO times in UTC).
+// A report as text: a table for people, CSV and JSON for scripts (raw byte counts, ISO times in UTC). The HTML
+// page (html/) is the fourth format.
 // docs/report-format.md describes the machine formats; keep the two in step.
 import { isoFromUs as iso } from '../capture/meta';
 import { dateTimeOf, rangeClock, zoneLabel, type DisplayZone } from '../time/zone';
@@ -7,8 +8,8 @@ import { grouped, humanBytes, humanDuration, humanRate, lostText } from '../view
 import type { GroupKey, KeyColumn, KeyValue } from './group';
 import type { ReportRow, SortKey, Summary } from './rows';
 
-export type Format = 'table' | 'csv' | 'json';
-export const FORMATS: readonly Format[] = ['table', 'csv', 'json'];
+export type Format = 'table' | 'csv' | 'json' | 'html';
+export const FORMATS: readonly Format[] = ['table', 'csv', 'json', 'html'];
 
 export interface ReportData {
   file: string;

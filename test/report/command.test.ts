@@ -267,7 +267,7 @@ const BAD_OPTIONS: [string[], RegExp][] = [
   [['--metric', 'tx'], /^tcptop: --metric: only with --chart$/],
   [['--chart', '--metric', 'both'], /^tcptop: --metric: invalid value 'both' \(expected one of rx, tx, total\)$/],
   [['--sort', 'size'], /^tcptop: --sort: invalid value 'size' \(expected one of rx, tx, total, peak\)$/],
-  [['--format', 'xml'], /^tcptop: --format: invalid value 'xml' \(expected one of table, csv, json\)$/],
+  [['--format', 'xml'], /^tcptop: --format: invalid value 'xml' \(expected one of table, csv, json, html\)$/],
   [['--json', '--format', 'csv'], /^tcptop report: option '--format <format>' cannot be used with option '--json'$/],
   [['--chart', '--window', '5s'], /^tcptop report: option '--(chart|window <duration>)' cannot be used with option '--(chart|window <duration>)'$/],
   [['--bogus'], /^tcptop report: unknown option '--bogus'$/],

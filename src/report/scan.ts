@@ -1,0 +1,62 @@
+// Passes over a capture's range for a report: frames read in order, samples mapped to groups, summed per window.
+import { CaptureReader, SampleColumns } from '../capture/reader';
+import type { SeqRange } from '../time/range';
+import { WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import type { Frame } from '../capture/types';
+import type { FlowGroups } from './group';
+import { foldMap, framesPerWindow, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
+
+/** A look at each frame of a pass: its samples' flows and bytes in `cols`, their groups in `groups`, `count` of them. */
+export type FrameHook = (frame: Frame, cols: SampleColumns, groups: Int32Array, count: number) => void;
+
+/**
+ * The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete.
+ * `onFrame` sees each frame with its samples (flow ids, bytes, groups) before the aggregator does.
+ */
+export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, onFrame?: FrameHook): Generator<WindowStats> {
+  const done: WindowStats[] = [];
+  const agg = new WindowAggregator(opts, (w) => done.push(w));
+  const cols = new SampleColumns();
+  let of = new Int32Array(cols.flow.length);
+  const lookup = (id: number) => reader.flow(id);
+  for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
+    const n = reader.readFrameSamples(frame.seq, cols);
+    if (of.length < n) of = new Int32Array(cols.flow.length);
+    for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
+    onFrame?.(frame, cols, of, n);
+    agg.addFrame(frame, of, cols.rx, cols.tx, n);
+    yield* done.splice(0);
+  }
+  agg.finish();
+  yield* done.splice(0);
+}
+
+/** The whole range as one window: every group's totals and peak, for ranking. */
+export function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
+  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
+  return all;
+}
+
+/** The report's rows, a window at a time, each window added to the summary as it goes. */
+export function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }): Generator<ReportRow[]> {
+  const sort = opts.sort ?? 'total';
+  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
+  const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
+    summary.add(w);
+    return windowRows(w, groups.keys, other, sort);
+  };
+  if (opts.top === undefined) {
+    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
+    return;
+  }
+  // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
+  // needs the rest's bytes frame by frame.
+  const all = whole(reader, range, groups, 'total');
+  const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
+  if (perWindow === Infinity && keep.length === all.groups.length) {
+    yield rowsOf(all, null);
+    return;
+  }
+  const other = groups.size;
+  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
+}
