@@ -2,6 +2,7 @@
 // frames in sequence order (never by the wall clock, which can step).
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { CaptureError, describeErrno } from '../errors';
 import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
 import {
@@ -353,12 +354,33 @@ function checkFile(path: string): void {
   const pages = head.readUInt32BE(28);
   // The page count in the header is valid only when its version-valid-for number matches the change counter.
   const countValid = head.readUInt32BE(92) === head.readUInt32BE(24);
-  // In WAL mode the newest pages may still be in the WAL (a checkpoint cut short by a full disk leaves the
-  // file shorter than its header says): SQLite reads them from there.
-  const walPending = head[18] === 2 && fs.existsSync(`${path}-wal`) && fs.statSync(`${path}-wal`).size > 0;
-  if (countValid && !walPending && pages * pageSize > st.size) {
-    throw new CaptureError(path, `truncated capture: ${st.size} of ${pages * pageSize} bytes (copy the whole file again)`);
+  if (countValid && pages * pageSize > st.size) {
+    const problem = shortFileProblem(path, st.size, pages * pageSize, head[18] === 2, walSize(`${path}-wal`));
+    if (problem) throw new CaptureError(path, problem);
   }
+}
+
+function walSize(wal: string): number | null {
+  try {
+    return fs.statSync(wal).size;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What is wrong with a file shorter than its header says, or null when nothing is. In WAL mode the newest pages
+ * may still be in FILE-wal (a checkpoint cut short by a full disk leaves the file shorter than its header says):
+ * SQLite reads them from there, if it is beside the file. A copy of the file alone is then incomplete, and
+ * copying the same file again would not help.
+ */
+export function shortFileProblem(path: string, size: number, headerSize: number, walMode: boolean, walBytes: number | null): string | null {
+  if (!walMode) return `truncated capture: ${size} of ${headerSize} bytes (copy the whole file again)`;
+  if (walBytes !== null && walBytes > 0) return null;
+  const name = nodePath.basename(path);
+  const where = walBytes === null ? 'which is not beside it' : 'which is empty here';
+  return `incomplete capture: ${size} of ${headerSize} bytes; the rest is in ${name}-wal, ${where} (copy ${name} and ${name}-wal `
+    + `together, or run 'tcptop export ${name} -o OUT.db' where both are, for one self-contained file)`;
 }
 
 /** The format's objects as tcptop creates them, read from a database made by TABLES: what a capture must hold. */
