@@ -67,6 +67,7 @@ export class CaptureReader {
   private collectInto: SampleColumns | null = null;
   private collectSeq = 0;
   private collectLast = -1;
+  private scratch: SampleColumns | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
     // Defined up front: better-sqlite3 refuses to define a function while a statement (frames()) is being iterated.
@@ -82,8 +83,9 @@ export class CaptureReader {
     this.meta = this.guard(() => {
       const problem = checkSchema(db);
       if (problem) throw new CaptureError(path, `damaged capture: ${problem} (${ALTERED})`);
-      checkFrames(db);
-      checkSampleFrames(db);
+      const rows = rowLimit(path);
+      checkFrames(db, rows);
+      checkSampleFrames(db, rows);
       return readMeta(db);
     });
   }
@@ -128,7 +130,8 @@ export class CaptureReader {
   /** First and last frame, or null for a capture with no frames yet. */
   span(): Span | null {
     return this.guard(() => {
-      const r = this.stmt('span', 'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM frame').get() as Row;
+      const r = this.stmt('span', `SELECT (SELECT count(*) FROM (SELECT seq FROM frame LIMIT @rows)) AS n,
+        (SELECT min(seq) FROM frame) AS lo, (SELECT max(seq) FROM frame) AS hi`).get({ rows: rowLimit(this.path) }) as Row;
       if (!r.n) return null;
       const first = this.frame(Number(r.lo));
       const last = this.frame(Number(r.hi));
@@ -185,13 +188,13 @@ export class CaptureReader {
   /** The first frame whose seq/time is at or after `us` (wall clock or monotonic), or null. */
   seqAtOrAfter(clock: 'wall' | 'mono', us: number): number | null {
     const col = clock === 'wall' ? 'wall_us' : 'mono_us';
-    return this.seqQuery(`after_${clock}`, `SELECT min(seq) AS s FROM frame WHERE ${col} >= ?`, us);
+    return this.seqQuery(clock, 'after', `SELECT min(seq) AS s FROM (SELECT seq FROM frame WHERE ${col} >= @us AND +${col} >= @us LIMIT @rows)`, us);
   }
 
   /** The last frame whose time is at or before `us`, or null. */
   seqAtOrBefore(clock: 'wall' | 'mono', us: number): number | null {
     const col = clock === 'wall' ? 'wall_us' : 'mono_us';
-    return this.seqQuery(`before_${clock}`, `SELECT max(seq) AS s FROM frame WHERE ${col} <= ?`, us);
+    return this.seqQuery(clock, 'before', `SELECT max(seq) AS s FROM (SELECT seq FROM frame WHERE ${col} <= @us AND +${col} <= @us LIMIT @rows)`, us);
   }
 
   /** The bytes of every flow in one frame, flows resolved. */
@@ -203,17 +206,13 @@ export class CaptureReader {
     });
   }
 
+  /** The samples of frame `seq`, checked as readFrameSamples checks them (it reads them). */
   samples(seq: number): Sample[] {
-    return this.guard(() => {
-      const rows = this.stmt('samples', SAMPLES_OF_FRAMES).raw(true).all(frameParams(seq, seq)) as unknown[][];
-      let last = -1;
-      return rows.map((r) => {
-        const flow = checkedInt(r[0], 'flow id');
-        if (flow <= last) throw new Damage(`frame ${seq} holds flow ${flow} twice`);
-        last = flow;
-        return { flow, rxBytes: checkedBytes(r[1]), txBytes: checkedBytes(r[2]) };
-      });
-    });
+    const cols = (this.scratch ??= new SampleColumns());
+    const n = this.readFrameSamples(seq, cols);
+    const out: Sample[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { flow: cols.flow[i], rxBytes: cols.rx[i], txBytes: cols.tx[i] };
+    return out;
   }
 
   /**
@@ -259,20 +258,25 @@ export class CaptureReader {
   /** Sums over frames fromSeq..toSeq, computed by SQLite. */
   totals(fromSeq: number, toSeq: number): Totals {
     return this.guard(() => {
+      const rows = rowLimit(this.path);
+      const params = { ...frameParams(fromSeq, toSeq), rows };
       // One pass over the samples sums them and checks them: byte counts must be non-negative integers.
-      const s = this.stmt('totals', `SELECT count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx, coalesce(sum(tx_bytes), 0) AS tx,
+      const s = this.stmt('totals', `SELECT count(*) AS n, count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx,
+        coalesce(sum(tx_bytes), 0) AS tx,
         coalesce(sum(typeof(rx_bytes) != 'integer' OR typeof(tx_bytes) != 'integer' OR rx_bytes < 0 OR tx_bytes < 0), 0) AS bad
-        FROM (${SAMPLES_OF_FRAMES})`).get(frameParams(fromSeq, toSeq)) as Row;
+        FROM (${SAMPLES_OF_FRAMES} LIMIT @rows)`).get(params) as Row;
+      if (Number(s.n) >= rows) throw new Damage(tooManyRows);
       if (Number(s.bad) > 0) throw new Damage(`${Number(s.bad)} samples have a negative or non-integer byte count`);
       // Flows past 2^20 alone go to sample_wide, once a frame each; its rows are rare, so checking them costs little.
-      const wide = this.stmt('wide', `SELECT frame, flow FROM sample_wide WHERE frame BETWEEN ? AND ?
-        GROUP BY frame, flow HAVING count(*) > 1 OR typeof(flow) != 'integer' OR flow < ${PACKED_FLOWS} LIMIT 1`).get(fromSeq, toSeq) as Row | undefined;
+      const wide = this.stmt('wide', `SELECT frame, flow FROM (SELECT frame, flow FROM sample_wide WHERE frame BETWEEN @from AND @to LIMIT @rows)
+        GROUP BY frame, flow HAVING count(*) > 1 OR typeof(flow) != 'integer' OR flow < ${PACKED_FLOWS} LIMIT 1`).get(params) as Row | undefined;
       if (wide) throw new Damage(`frame ${describe(wide.frame)} holds flow ${describe(wide.flow)} twice, or in the wrong table`);
-      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM (${SAMPLES_OF_FRAMES})) d
-        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(frameParams(fromSeq, toSeq)) as Row | undefined;
+      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM (${SAMPLES_OF_FRAMES} LIMIT @rows)) d
+        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(params) as Row | undefined;
       if (orphan) throw new Damage(`a sample refers to flow ${String(orphan.flow)}, which is missing`);
       const f = this.stmt('frameTotals', `SELECT count(*) AS n, coalesce(sum(lost_events), 0) AS e, coalesce(sum(lost_rx_bytes), 0) AS r,
-        coalesce(sum(lost_tx_bytes), 0) AS t FROM frame WHERE seq BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+        coalesce(sum(lost_tx_bytes), 0) AS t FROM (SELECT * FROM frame WHERE seq BETWEEN @from AND @to LIMIT @rows)`).get(params) as Row;
+      if (Number(f.n) >= rows) throw new Damage(tooManyRows);
       return {
         frames: Number(f.n),
         flows: Number(s.flows),
@@ -283,12 +287,23 @@ export class CaptureReader {
     });
   }
 
-  private seqQuery(name: string, sql: string, us: number): number | null {
+  /**
+   * A frame found through the index on its time. SQLite trusts an index to be in order and checks only the far end
+   * of a range, so the condition is tested again on each entry (`+col` is not answered by the index), and the frame
+   * found is checked against the table.
+   */
+  private seqQuery(clock: 'wall' | 'mono', side: 'after' | 'before', sql: string, us: number): number | null {
     return this.guard(() => {
-      const r = this.stmt(name, sql).get(us) as Row;
-      return r.s === null ? null : Number(r.s);
+      const r = this.stmt(`${side}_${clock}`, sql).get({ us, rows: rowLimit(this.path) }) as Row;
+      if (r.s === null) return null;
+      const seq = checkedInt(r.s, 'frame seq');
+      const f = this.frame(seq);
+      const t = f === null ? null : clock === 'wall' ? f.wallUs : f.monoUs;
+      if (t === null || (side === 'after' ? t < us : t > us)) throw new Damage('the frame table and its index disagree');
+      return seq;
     });
   }
+
 
   private stmt(name: string, sql: string): Database.Statement {
     let s = this.stmts[name];
@@ -415,7 +430,8 @@ function checkSchema(db: Database.Database): string | null {
 function readMeta(db: Database.Database): CaptureMeta {
   // no prototype: a key named __proto__ is a key like any other
   const rows = Object.create(null) as Record<string, string>;
-  for (const r of db.prepare('SELECT key, value FROM meta').all() as { key: unknown; value: unknown }[]) {
+  // Iterated, not read whole: a key met twice ends the read (a b-tree whose pages repeat would never end).
+  for (const r of db.prepare('SELECT key, value FROM meta').iterate() as IterableIterator<{ key: unknown; value: unknown }>) {
     if (typeof r.key !== 'string') throw new Damage(`a metadata key is not text (${describe(r.key)})`);
     if (typeof r.value !== 'string') throw new Damage(`metadata key ${r.key} is not text (${describe(r.value)})`);
     if (Object.hasOwn(rows, r.key)) throw new Damage(`metadata key ${r.key} appears twice`);
@@ -429,6 +445,25 @@ function readMeta(db: Database.Database): CaptureMeta {
 }
 
 const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * More rows than a file (with its WAL) can hold: a row takes at least 6 bytes of a page (a 2-byte pointer and a
+ * cell of at least 4). A b-tree whose pages are linked from several places would otherwise make a scan visit the
+ * same rows again and again without end. Queries that scan whole tables in SQL stop at this many rows; the rest
+ * read rows in key order and stop at the first key that does not increase.
+ */
+function rowLimit(path: string): number {
+  const size = (p: string) => {
+    try {
+      return fs.statSync(p).size;
+    } catch {
+      return 0;
+    }
+  };
+  return Math.floor((size(path) + size(`${path}-wal`)) / 4) + 1000;
+}
+
+const tooManyRows = 'a table has more rows than the file can hold (its pages are linked more than once)';
 /** The longest texts tcptop writes in a flow (a process name has at most 15 bytes, an address 45 characters) and a frame. */
 const MAX_NAME = 64;
 const MAX_LOADAVG = 256;
@@ -443,14 +478,17 @@ const FRAME_VALID = [
 ].join(' AND ');
 
 /** Frames are few (one per interval), so they are all checked on open: every value, then their order. */
-function checkFrames(db: Database.Database): void {
-  const bad = db.prepare(`SELECT ${FRAME_COLUMNS} FROM frame WHERE NOT (${FRAME_VALID}) ORDER BY seq LIMIT 1`).get() as Row | undefined;
+function checkFrames(db: Database.Database, rows: number): void {
+  const n = db.prepare('SELECT count(*) FROM (SELECT seq FROM frame LIMIT ?)').pluck().get(rows) as number;
+  if (n >= rows) throw new Damage(tooManyRows);
+  const frames = `(SELECT * FROM frame ORDER BY seq LIMIT ${rows})`;
+  const bad = db.prepare(`SELECT ${FRAME_COLUMNS} FROM ${frames} WHERE NOT (${FRAME_VALID}) LIMIT 1`).get() as Row | undefined;
   if (bad) {
     toFrame(bad); // names the value
     throw new Damage(`frame ${describe(bad.seq)} has an invalid value`);
   }
   const disorder = db.prepare(`SELECT seq, prev_seq FROM (SELECT seq, mono_us, lag(mono_us) OVER (ORDER BY seq) AS prev,
-      lag(seq) OVER (ORDER BY seq) AS prev_seq FROM frame) WHERE mono_us <= prev LIMIT 1`).get() as Row | undefined;
+      lag(seq) OVER (ORDER BY seq) AS prev_seq FROM ${frames}) WHERE mono_us <= prev LIMIT 1`).get() as Row | undefined;
   if (disorder) throw new Damage(`frames out of order: frame ${String(disorder.seq)} is not later than frame ${String(disorder.prev_seq)}`);
 }
 
@@ -458,7 +496,7 @@ function checkFrames(db: Database.Database): void {
  * Every sample belongs to a frame: a sample of a frame that is not there would count in info's totals and in no
  * view. Checked by the keys alone: the lowest and highest frame sampled, and the gaps between frames.
  */
-function checkSampleFrames(db: Database.Database): void {
+function checkSampleFrames(db: Database.Database, rows: number): void {
   const r = db.prepare(`SELECT (SELECT min(seq) FROM frame) AS lo, (SELECT max(seq) FROM frame) AS hi,
       (SELECT min(key) >> ${FLOW_BITS} FROM sample_packed) AS plo, (SELECT max(key) >> ${FLOW_BITS} FROM sample_packed) AS phi,
       (SELECT min(frame) FROM sample_wide) AS wlo, (SELECT max(frame) FROM sample_wide) AS whi`).get() as Row;
@@ -470,9 +508,9 @@ function checkSampleFrames(db: Database.Database): void {
       throw new Damage(`samples of frame ${describe(v)}, which is missing`);
     }
   }
-  const gap = db.prepare(`SELECT g.seq, g.next FROM (SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM frame) g
+  const gap = db.prepare(`SELECT g.seq, g.next FROM (SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM (SELECT seq FROM frame LIMIT @rows)) g
       WHERE g.next > g.seq + 1 AND (EXISTS (SELECT 1 FROM sample_packed WHERE key BETWEEN (g.seq + 1) << ${FLOW_BITS} AND (g.next << ${FLOW_BITS}) - 1)
-        OR EXISTS (SELECT 1 FROM sample_wide WHERE frame > g.seq AND frame < g.next)) LIMIT 1`).get() as Row | undefined;
+        OR EXISTS (SELECT 1 FROM sample_wide WHERE frame > g.seq AND frame < g.next)) LIMIT 1`).get({ rows }) as Row | undefined;
   if (gap) throw new Damage(`samples of a frame between frames ${String(gap.seq)} and ${String(gap.next)}, which is missing`);
 }
 
