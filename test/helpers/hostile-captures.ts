@@ -12,6 +12,8 @@ export interface Snapshot {
   meta: Record<string, unknown>;
   frames: { frame: Record<string, unknown>; samples: { flow: Record<string, unknown>; rx: number; tx: number }[] }[];
   totals: { rxBytes: number; txBytes: number; flows: number; frames: number; lost: { events: number; rxBytes: number; txBytes: number } } | null;
+  /** The frames found by time (as --from and --to find them) at the middle frame's times. */
+  seeks: (number | null)[];
 }
 
 export type Expect =
@@ -22,7 +24,9 @@ export type Expect =
   /** The file is read; `check` compares what was read with the sample's snapshot and says what is wrong, or null. */
   | { reads: (got: Snapshot, orig: Snapshot) => string | null }
   /** Either refused, or read exactly as the sample (a lie SQLite does not depend on). */
-  | { refusedOrSame: true };
+  | { refusedOrSame: true }
+  /** Either refused, or read exactly as the capture `baseline` makes (the same capture, undamaged). */
+  | { refusedOrSameAs: (dir: string) => string };
 
 export interface HostileCase {
   kind: string;
@@ -323,7 +327,8 @@ function columns(orig: Snapshot): Column[] {
 }
 
 /** The snapshot with `patch` applied, compared with what was read; totals are checked against the frames read. */
-export function compare(got: Snapshot, expected: Snapshot): string | null {
+export function compare(got: Snapshot, expected: Snapshot, seeks = false): string | null {
+  if (seeks && JSON.stringify(got.seeks) !== JSON.stringify(expected.seeks)) return `found frames ${got.seeks} by time where the file has ${expected.seeks}`;
   const a = JSON.stringify({ meta: got.meta, frames: got.frames });
   const b = JSON.stringify({ meta: expected.meta, frames: expected.frames });
   if (a !== b) {
@@ -562,7 +567,117 @@ function headerLies(): HostileCase[] {
   return cases;
 }
 
+/**
+ * B-trees whose pages are shared: interior pages each pointing N times to the same child, a few levels deep, so
+ * that a scan visits one leaf N^levels times. The file is small and every page is well formed; only a walk of the
+ * whole tree could tell.
+ */
+function sharedPages(): HostileCase[] {
+  const cases: HostileCase[] = [];
+  for (const [table, levels] of [['sample_packed', 3], ['sample_packed', 1], ['frame', 3], ['flow', 3], ['meta', 3], ['frame_wall', 1], ['frame_mono', 1]] as [string, number][]) {
+    const c: HostileCase = {
+      kind: 'shared b-tree pages',
+      name: `${table}: ${levels} level${levels > 1 ? 's' : ''} of 300 pointers to one page`,
+      // An index read more than once still gives the same first and last frame.
+      expect: table.startsWith('frame_') ? { refusedOrSameAs: (dir) => { const f = path.join(dir, 'big.db'); bigCapture(f); return f; } }
+        : { refused: /damaged capture: / },
+      make: (dir) => {
+        const file = path.join(dir, fileName(c));
+        bigCapture(file);
+        const db = new Database(file, { readonly: true });
+        const root = rootOf(db, table);
+        db.close();
+        const b = fs.readFileSync(file);
+        const PAGE = 4096;
+        const at = (pg: number) => (pg - 1) * PAGE;
+        const children = (pg: number): number[] => {
+          const o = at(pg);
+          const n = b.readUInt16BE(o + 3);
+          const out: number[] = [];
+          for (let i = 0; i < n; i++) out.push(b.readUInt32BE(o + b.readUInt16BE(o + 12 + 2 * i)));
+          out.push(b.readUInt32BE(o + 8));
+          return out;
+        };
+        const interior = b[at(root)];
+        if (interior !== 0x05 && interior !== 0x02) throw new Error(`${table}: root page ${root} is not interior (${interior})`);
+        // The root's children: the first stays a leaf (or subtree), the next ones become the levels above it.
+        const kids = children(root);
+        if (kids.length < levels + 1) throw new Error(`${table}: only ${kids.length} children`);
+        const chain = [root, ...kids.slice(1, levels), kids[0]];
+        for (let l = 0; l < chain.length - 1; l++) {
+          const o = at(chain[l]);
+          if (interior === 0x05) {
+            // table b-tree: cells are a 4-byte child and a varint key; a key larger than any keeps seeks to the left
+            const cell = Buffer.from([0, 0, 0, 0, 0x87, 0xff, 0xff, 0xff, 0x7f]);
+            writeInterior(b, o, interior, chain[l + 1], cell, 300);
+          } else {
+            // index b-tree (meta, WITHOUT ROWID): cells carry a record; the root's first cell is copied as is
+            const r = at(root);
+            const o0 = r + b.readUInt16BE(r + 12);
+            writeInterior(b, o, interior, chain[l + 1], Buffer.from(b.subarray(o0, o0 + cellLength(b, o0))), 300);
+          }
+        }
+        fs.writeFileSync(file, b);
+        return file;
+      },
+    };
+    cases.push(c);
+  }
+  return cases;
+}
+
+/** Length of an index interior cell at `o`: child (4), payload size (varint), payload (stored whole: short records). */
+function cellLength(b: Buffer, o: number): number {
+  let size = 0;
+  let i = o + 4;
+  for (;;) {
+    const x = b[i++];
+    size = size * 128 + (x & 0x7f);
+    if (x < 0x80) break;
+  }
+  return i - o + size;
+}
+
+/** Rewrites the page at `o` as an interior page (`type`) of up to `n` copies of `cell`, every child `child`. */
+function writeInterior(b: Buffer, o: number, type: number, child: number, cell: Buffer, n: number): void {
+  const page = b.subarray(o, o + 4096);
+  const fit = Math.min(n, Math.floor((4096 - 12) / (2 + cell.length)));
+  page.fill(0);
+  page[0] = type;
+  page.writeUInt16BE(fit, 3);
+  page.writeUInt32BE(child, 8);
+  let content = 4096;
+  for (let i = 0; i < fit; i++) {
+    content -= cell.length;
+    cell.copy(page, content);
+    page.writeUInt32BE(child, content);
+    page.writeUInt16BE(content, 12 + 2 * i);
+  }
+  page.writeUInt16BE(content, 5);
+}
+
+/** A capture of 400 frames of 60 flows with long metadata: every table's b-tree has interior pages. */
+function bigCapture(file: string): void {
+  fs.copyFileSync(SAMPLE, file);
+  const db = new Database(file);
+  db.exec('DELETE FROM sample_packed; DELETE FROM frame; DELETE FROM flow');
+  db.transaction(() => {
+    const flow = db.prepare("INSERT INTO flow VALUES (?, 100, 'comm-with-a-name', 4, '10.0.0.1', ?, '10.0.0.2', 80)");
+    for (let f = 1; f <= 600; f++) flow.run(f, 1000 + f);
+    const frame = db.prepare("INSERT INTO frame VALUES (?, ?, ?, 1000000, 0.5, 0.5, 0.5, 1, 100, 1, '0.50 0.50 0.50 1/100 1', 0, 0, 0)");
+    const sample = db.prepare('INSERT INTO sample_packed VALUES (?, ?, ?)');
+    for (let i = 1; i <= 400; i++) {
+      frame.run(i, 1.7e15 + i * 1e6, 1e9 + i * 1e6);
+      for (let f = 1; f <= 60; f++) sample.run(i * 2 ** 20 + f + (i % 10) * 60, 1000 + f, 2000 + f);
+    }
+    const meta = db.prepare('INSERT INTO meta VALUES (?, ?)');
+    for (let k = 0; k < 400; k++) meta.run(`note_${String(k).padStart(4, '0')}`, 'x'.repeat(40));
+  })();
+  db.exec('VACUUM');
+  db.close();
+}
+
 /** Every hostile case, in a fixed order; `orig` is what the sample reads as. */
 export function hostileCases(orig: Snapshot): HostileCase[] {
-  return [...structural(), ...values(orig), ...others(), ...headerLies()];
+  return [...structural(), ...values(orig), ...others(), ...headerLies(), ...sharedPages()];
 }

@@ -2,6 +2,7 @@
 // it as the commands do and prints one JSON line per case. A separate process, so that a read that never returns
 // (SQLite holds the thread) is ended by the test's timeout instead of hanging the suite.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { compare, hostileCases, type HostileCase, type Snapshot } from './hostile-captures';
 import { SAMPLE } from './paths';
 import { readLikeEveryCommand, type Outcome } from './read-capture';
@@ -25,6 +26,7 @@ export function sampleSnapshot(): Snapshot {
 }
 
 export function judge(c: HostileCase, file: string, o: Outcome, orig: Snapshot): string | null {
+  const dir = path.dirname(file);
   const e = c.expect;
   if ('refused' in o) {
     if (o.refused.includes('\n')) return `more than one line: ${o.refused}`;
@@ -34,12 +36,18 @@ export function judge(c: HostileCase, file: string, o: Outcome, orig: Snapshot):
       return e.open.test(o.refused) ? null : `refused with ${o.refused}, expected ${e.open}`;
     }
     if ('refused' in e) return e.refused.test(o.refused) ? null : `refused with ${o.refused}, expected ${e.refused}`;
-    if ('refusedOrSame' in e) return null;
+    if ('refusedOrSame' in e || 'refusedOrSameAs' in e) return null;
     return `refused a capture it should read: ${o.refused}`;
   }
   if ('reads' in e) return e.reads(o.read, orig);
-  if ('refusedOrSame' in e) {
-    const diff = compare(o.read, orig);
+  if ('refusedOrSame' in e || 'refusedOrSameAs' in e) {
+    let want = orig;
+    if ('refusedOrSameAs' in e) {
+      const base = readLikeEveryCommand(e.refusedOrSameAs(dir));
+      if (!('read' in base)) return `the undamaged capture does not read: ${base.refused}`;
+      want = base.read;
+    }
+    const diff = compare(o.read, want, true);
     return diff === null ? null : `read something else than the file holds: ${diff}`;
   }
   return `read without complaint a capture it should refuse (${'open' in e ? e.open : e.refused})`;

@@ -34,7 +34,7 @@ function readAll(file: string, r: CaptureReader): Snapshot {
   const totals = span ? r.totals(span.firstSeq, span.lastSeq) : null;
   infoText({ file, meta: r.meta, span, totals }, displayZone(r.meta, false));
   JSON.stringify(infoJson({ file, meta: r.meta, span, totals }));
-  const snap: Snapshot = { meta: { ...r.meta }, frames: [], totals };
+  const snap: Snapshot = { meta: { ...r.meta }, frames: [], totals, seeks: [] };
   if (!span) return snap;
   // replay
   const frames = function* (): Generator<FrameFlows> {
@@ -56,5 +56,11 @@ function readAll(file: string, r: CaptureReader): Snapshot {
   }
   r.endedCleanly();
   r.lastSeq();
+  // --from and --to
+  const mid = snap.frames[Math.floor(snap.frames.length / 2)].frame as { wallUs: number; monoUs: number };
+  for (const clock of ['wall', 'mono'] as const) {
+    const us = clock === 'wall' ? mid.wallUs : mid.monoUs;
+    snap.seeks.push(r.seqAtOrAfter(clock, us), r.seqAtOrBefore(clock, us), r.seqAtOrAfter(clock, us + 1), r.seqAtOrBefore(clock, us - 1));
+  }
   return snap;
 }
