@@ -460,7 +460,7 @@ function rowLimit(path: string): number {
       return 0;
     }
   };
-  return Math.floor((size(path) + size(`${path}-wal`)) / 4) + 1000;
+  return Math.floor((size(path) + size(`${path}-wal`)) / 6) + 1000;
 }
 
 const tooManyRows = 'a table has more rows than the file can hold (its pages are linked more than once)';
