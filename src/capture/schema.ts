@@ -104,7 +104,11 @@ export interface SchemaObject {
 /** What to add to every problem with a file's schema: the file is not as recorded, and cannot be made so here. */
 export const ALTERED = 'the file was altered after recording; use an unaltered copy';
 
-/** CREATE statements compared as SQL, not as layout: runs of white space are one space, none around punctuation. */
+/**
+ * CREATE statements compared as SQL, not as layout: runs of white space are one space, none around punctuation.
+ * Sound for the format's statements, which hold no string literal and no comment: a statement that normalizes to
+ * one of them holds none either, so it differs from it in layout alone.
+ */
 export function normalizeSql(sql: string): string {
   return sql.replace(/\s+/g, ' ').replace(/ ?([(),;]) ?/g, '$1').trim();
 }

@@ -207,6 +207,8 @@ function structural(): HostileCase[] {
   add('definition changed', 'meta key compared without case', (db) => rewriteSql(db, 'meta', (s) => s.replace('TEXT PRIMARY KEY', 'TEXT COLLATE NOCASE PRIMARY KEY')));
   add('definition changed', 'flow with a CHECK constraint', (db) => rewriteSql(db, 'flow', (s) => s.replace(/\n\)$/, ',\n  CHECK (pid > 0)\n)')));
   add('definition changed', 'frame as a STRICT table', (db) => rewriteSql(db, 'frame', (s) => `${s} STRICT`));
+  add('definition changed', 'flow laid out otherwise (the same SQL, read)', (db) => rewriteSql(db, 'flow', (s) => s.replace(/\s+/g, '\n    ').replace('\n    (', '(')),
+    { reads: (got, orig) => compare(got, orig) });
   add('definition changed', 'flow declared with a different column order', (db) => rewriteSql(db, 'flow', (s) => s.replace(/(laddr\s+TEXT\s+NOT NULL),\n(\s+)(lport\s+INTEGER NOT NULL)/, '$3,\n$2$1')));
 
   // Root pages that lie: tables reading each other's rows, an index's, or none.
