@@ -7,14 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { test } from 'node:test';
-import { hostileCases, type HostileCase } from '../helpers/hostile-captures';
-import { sampleSnapshot, type CaseResult } from '../helpers/hostile-run';
+import { hostileCases, sampleSnapshot, type CaseResult, type HostileCase } from '../helpers/hostile-captures';
 import { CLI, ROOT } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 
 /** Longest a case may take: a command on a file of a few MB must answer well within it. */
 const CASE_TIMEOUT_MS = 10_000;
-const RUNNER = path.join(__dirname, '../helpers/hostile-run.js');
+const RUNNER = path.join(__dirname, '../helpers/hostile-captures.js');
 
 /** Runs the cases from `start` on in a child; resolves with their results and, if one hung, its index. */
 function runFrom(dir: string, start: number, results: CaseResult[]): Promise<{ total: number; hung: number | null }> {

@@ -2,9 +2,20 @@
 // table swapped for a view, every trigger kind on every table, every column given every kind of bad value, and
 // so on. Each case says what a reader must do with it: refuse it on open, refuse it when it reads the bad
 // part, or read it and show what the file holds.
+//
+// Run as a script (node hostile-captures.js DIR START), it makes each case from START on in DIR, reads it
+// through the reader calls the commands make and prints one JSON line per case: test/capture/hostile.test.ts
+// runs it in a child process, so that a read that never returns (SQLite holds the thread) is ended by the
+// test's timeout instead of hanging the suite.
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CaptureReader, SampleColumns } from '../../src/capture/reader';
+import { CaptureError } from '../../src/errors';
+import { rebin, type FrameFlows } from '../../src/replay/frames';
+import { infoJson, infoText } from '../../src/replay/info';
+import { displayZone } from '../../src/time/zone';
+import { renderFrame } from '../../src/view/classic';
 import { SAMPLE } from './paths';
 
 /** What a reader read: everything the commands show, flows resolved. */
@@ -682,4 +693,140 @@ function bigCapture(file: string): void {
 /** Every hostile case, in a fixed order; `orig` is what the sample reads as. */
 export function hostileCases(orig: Snapshot): HostileCase[] {
   return [...structural(), ...values(orig), ...others(), ...headerLies(), ...sharedPages()];
+}
+
+// Reading a capture as the commands do (info, replay, report, export), in process.
+
+export type Outcome = { read: Snapshot } | { refused: string; atOpen: boolean };
+
+export function readLikeEveryCommand(file: string): Outcome {
+  let r: CaptureReader;
+  try {
+    r = CaptureReader.open(file);
+  } catch (err) {
+    if (err instanceof CaptureError) return { refused: err.message, atOpen: true };
+    throw err;
+  }
+  try {
+    return { read: readAll(file, r) };
+  } catch (err) {
+    if (err instanceof CaptureError) return { refused: err.message, atOpen: false };
+    throw err;
+  } finally {
+    r.close();
+  }
+}
+
+function readAll(file: string, r: CaptureReader): Snapshot {
+  // info
+  const span = r.span();
+  const totals = span ? r.totals(span.firstSeq, span.lastSeq) : null;
+  infoText({ file, meta: r.meta, span, totals }, displayZone(r.meta, false));
+  JSON.stringify(infoJson({ file, meta: r.meta, span, totals }));
+  const snap: Snapshot = { meta: { ...r.meta }, frames: [], totals, seeks: [] };
+  if (!span) return snap;
+  // replay
+  const frames = function* (): Generator<FrameFlows> {
+    for (const frame of r.frames(span.firstSeq, span.lastSeq)) yield { frame, flows: r.flowBytes(frame.seq) };
+  };
+  for (const bin of rebin(frames(), 1)) renderFrame({ clock: '00:00:00', loadavg: bin.last.loadavg.raw, flows: bin.flows }, { clear: false, summary: true, sort: 'all' });
+  // report and export: samples as columns, flows looked up by id
+  const cols = new SampleColumns();
+  for (const frame of r.frames(span.firstSeq, span.lastSeq)) {
+    const n = r.readFrameSamples(frame.seq, cols);
+    const samples = r.samples(frame.seq);
+    const byColumns = Array.from({ length: n }, (_, i) => `${cols.flow[i]}:${cols.rx[i]}:${cols.tx[i]}`).sort().join();
+    const byRows = samples.map((s) => `${s.flow}:${s.rxBytes}:${s.txBytes}`).sort().join();
+    if (byColumns !== byRows) throw new Error(`frame ${frame.seq}: readFrameSamples and samples disagree: ${byColumns} / ${byRows}`);
+    snap.frames.push({
+      frame: structuredClone(frame) as unknown as Record<string, unknown>,
+      samples: samples.sort((a, b) => a.flow - b.flow).map((s) => ({ flow: { ...r.flow(s.flow) }, rx: s.rxBytes, tx: s.txBytes })),
+    });
+  }
+  r.endedCleanly();
+  r.lastSeq();
+  // --from and --to
+  const mid = snap.frames[Math.floor(snap.frames.length / 2)].frame as { wallUs: number; monoUs: number };
+  for (const clock of ['wall', 'mono'] as const) {
+    const us = clock === 'wall' ? mid.wallUs : mid.monoUs;
+    snap.seeks.push(r.seqAtOrAfter(clock, us), r.seqAtOrBefore(clock, us), r.seqAtOrAfter(clock, us + 1), r.seqAtOrBefore(clock, us - 1));
+  }
+  return snap;
+}
+
+// The runner.
+
+export interface CaseResult {
+  i: number;
+  kind: string;
+  name: string;
+  /** null when the reader did what the case expects; otherwise what went wrong. */
+  wrong: string | null;
+  outcome: 'read' | 'refused on open' | 'refused while reading';
+  message?: string;
+  ms: number;
+}
+
+/** What the sample reads as: the baseline every case is compared with. */
+export function sampleSnapshot(): Snapshot {
+  const o = readLikeEveryCommand(SAMPLE);
+  if (!('read' in o)) throw new Error(`the sample does not read: ${o.refused}`);
+  return o.read;
+}
+
+export function judge(c: HostileCase, file: string, o: Outcome, orig: Snapshot): string | null {
+  const dir = path.dirname(file);
+  const e = c.expect;
+  if ('refused' in o) {
+    if (o.refused.includes('\n')) return `more than one line: ${o.refused}`;
+    if (!o.refused.startsWith(`${file}: `)) return `does not name the file: ${o.refused}`;
+    if ('open' in e) {
+      if (!o.atOpen) return `refused only while reading, not on open: ${o.refused}`;
+      return e.open.test(o.refused) ? null : `refused with ${o.refused}, expected ${e.open}`;
+    }
+    if ('refused' in e) return e.refused.test(o.refused) ? null : `refused with ${o.refused}, expected ${e.refused}`;
+    if ('refusedOrSame' in e || 'refusedOrSameAs' in e) return null;
+    return `refused a capture it should read: ${o.refused}`;
+  }
+  if ('reads' in e) return e.reads(o.read, orig);
+  if ('refusedOrSame' in e || 'refusedOrSameAs' in e) {
+    let want = orig;
+    if ('refusedOrSameAs' in e) {
+      const base = readLikeEveryCommand(e.refusedOrSameAs(dir));
+      if (!('read' in base)) return `the undamaged capture does not read: ${base.refused}`;
+      want = base.read;
+    }
+    const diff = compare(o.read, want, true);
+    return diff === null ? null : `read something else than the file holds: ${diff}`;
+  }
+  return `read without complaint a capture it should refuse (${'open' in e ? e.open : e.refused})`;
+}
+
+if (require.main === module) {
+  const [dir, start] = process.argv.slice(2);
+  const orig = sampleSnapshot();
+  const cases = hostileCases(orig);
+  process.stdout.write(`${JSON.stringify({ total: cases.length })}\n`);
+  for (let i = Number(start); i < cases.length; i++) {
+    const c = cases[i];
+    const file = c.make(dir);
+    // Announced before reading, so the parent knows which case a hang is in.
+    process.stdout.write(`${JSON.stringify({ start: i })}\n`);
+    const t0 = performance.now();
+    let o: Outcome;
+    let result: CaseResult;
+    try {
+      o = readLikeEveryCommand(file);
+      const ms = Math.round(performance.now() - t0);
+      result = {
+        i, kind: c.kind, name: c.name, wrong: judge(c, file, o, orig), ms,
+        outcome: 'read' in o ? 'read' : o.atOpen ? 'refused on open' : 'refused while reading',
+        message: 'refused' in o ? o.refused.slice(file.length + 2, file.length + 200) : undefined,
+      };
+    } catch (err) {
+      result = { i, kind: c.kind, name: c.name, wrong: `threw ${(err as Error)?.stack ?? String(err)}`, outcome: 'read', ms: Math.round(performance.now() - t0) };
+    }
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    fs.rmSync(file, { force: true });
+  }
 }
