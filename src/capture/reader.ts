@@ -52,7 +52,10 @@ export class SampleColumns {
   }
 }
 
-/** A damaged value found while reading: the reader adds the file's name. */
+/** What SQLite's own complaints about a file mean, and what to do. */
+const CORRUPT = 'the file is truncated or corrupt; use an undamaged copy';
+
+/** A damaged value found while reading: the reader adds the file's name and what to do. */
 class Damage extends Error {}
 
 const FRAME_COLUMNS = `seq, wall_us, mono_us, interval_us, load1, load5, load15, running, tasks, last_pid, loadavg,
@@ -113,7 +116,7 @@ export class CaptureReader {
     } catch (err) {
       db.close();
       // A pragma that reads the file (it loads the schema) found it damaged.
-      throw new CaptureError(path, `damaged capture: ${(err as Error).message.replace(/\.$/, '')} (the file is truncated or corrupt)`);
+      throw new CaptureError(path, `damaged capture: ${(err as Error).message.replace(/\.$/, '')} (${CORRUPT})`);
     }
     try {
       return new CaptureReader(path, db);
@@ -311,8 +314,8 @@ export class CaptureReader {
     return s;
   }
 
-  private damaged(problem: string): CaptureError {
-    return new CaptureError(this.path, `damaged capture: ${problem}`);
+  private damaged(problem: string, remedy = 'use an undamaged copy'): CaptureError {
+    return new CaptureError(this.path, `damaged capture: ${problem} (${remedy})`);
   }
 
   /** Runs a read; SQLite's own complaints and damaged values become one CaptureError naming the file. */
@@ -323,7 +326,7 @@ export class CaptureReader {
       if (err instanceof Damage) throw this.damaged(err.message);
       if (err instanceof CaptureError) throw err;
       if (err instanceof Database.SqliteError || err instanceof RangeError) {
-        throw this.damaged(`${err.message.replace(/\.$/, '')} (the file is truncated or corrupt)`);
+        throw this.damaged(err.message.replace(/\.$/, ''), CORRUPT);
       }
       throw err;
     }
@@ -363,7 +366,7 @@ function checkFile(path: string): void {
   if (version > SCHEMA_VERSION) {
     throw new CaptureError(path, `capture format version ${version} is newer than this tcptop reads (${SCHEMA_VERSION}): upgrade tcptop`);
   }
-  if (version < 1) throw new CaptureError(path, `damaged capture: unknown format version ${version}`);
+  if (version < 1) throw new CaptureError(path, `damaged capture: unknown format version ${version} (use an undamaged copy)`);
   const rawPageSize = head.readUInt16BE(16);
   const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
   const pages = head.readUInt32BE(28);
