@@ -2,9 +2,13 @@
 // frames in sequence order (never by the wall clock, which can step).
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { CaptureError, describeErrno } from '../errors';
 import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
-import { APPLICATION_ID, frameParams, REQUIRED_COLUMNS, SAMPLES_OF_FRAMES, SCHEMA_VERSION } from './schema';
+import {
+  ALTERED, APPLICATION_ID, FLOW_BITS, frameParams, PACKED_FLOWS, SAMPLES_OF_FRAMES, SCHEMA_VERSION, schemaProblem, TABLES,
+  type SchemaObject,
+} from './schema';
 import type { Flow, FlowBytes, Frame, Sample } from './types';
 
 export interface Span {
@@ -48,7 +52,10 @@ export class SampleColumns {
   }
 }
 
-/** A damaged value found while reading: the reader adds the file's name. */
+/** What SQLite's own complaints about a file mean, and what to do. */
+const CORRUPT = 'the file is truncated or corrupt; use an undamaged copy';
+
+/** A damaged value found while reading: the reader adds the file's name and what to do. */
 class Damage extends Error {}
 
 const FRAME_COLUMNS = `seq, wall_us, mono_us, interval_us, load1, load5, load15, running, tasks, last_pid, loadavg,
@@ -61,25 +68,28 @@ export class CaptureReader {
   private readonly flowCache = new Map<number, Flow>();
   private readonly stmts: Record<string, Database.Statement> = {};
   private collectInto: SampleColumns | null = null;
+  private collectSeq = 0;
+  private collectLast = -1;
+  private scratch: SampleColumns | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
     // Defined up front: better-sqlite3 refuses to define a function while a statement (frames()) is being iterated.
     db.function('tcptop_collect', { deterministic: false }, (flow: unknown, rx: unknown, tx: unknown) => {
-      this.collectInto!.push(checkedInt(flow, 'flow id'), checkedBytes(rx), checkedBytes(tx));
+      const id = checkedInt(flow, 'flow id');
+      // Both sample tables are read by their keys, so a frame's flows come in increasing order: one that does
+      // not is there twice.
+      if (id <= this.collectLast) throw new Damage(`frame ${this.collectSeq} holds flow ${id} twice`);
+      this.collectLast = id;
+      this.collectInto!.push(id, checkedBytes(rx), checkedBytes(tx));
       return null;
     });
     this.meta = this.guard(() => {
-      checkTables(db);
-      checkFrames(db);
-      const rows: Record<string, string> = {};
-      for (const r of db.prepare('SELECT key, value FROM meta').all() as { key: unknown; value: unknown }[]) {
-        rows[String(r.key)] = String(r.value);
-      }
-      try {
-        return rowsToMeta(rows);
-      } catch (err) {
-        throw new Damage((err as Error).message);
-      }
+      const problem = checkSchema(db);
+      if (problem) throw new CaptureError(path, `damaged capture: ${problem} (${ALTERED})`);
+      const rows = rowLimit(path);
+      checkFrames(db, rows);
+      checkSampleFrames(db, rows);
+      return readMeta(db);
     });
   }
 
@@ -89,11 +99,24 @@ export class CaptureReader {
     let db: Database.Database;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new CaptureError(path, `cannot open: ${(err as Error).message}`);
+    }
+    try {
+      // The file may come from anyone: SQLite's defensive mode (better-sqlite3's default, asserted here) and no
+      // trust in its schema, so that nothing in it can call functions with side effects. The schema is then
+      // checked to be exactly tcptop's before anything else is read (checkSchema).
+      db.unsafeMode(false);
+      db.pragma('trusted_schema = OFF');
+      // Cells that overrun their page are reported as corruption before they are read.
+      db.pragma('cell_size_check = ON');
       // Readers go through a capture front to back, so pages already read are rarely read again: a small page
       // cache (SQLite's own default; better-sqlite3 sets 16 MB) keeps memory the same for a short capture and a long one.
       db.pragma('cache_size = -2000');
     } catch (err) {
-      throw new CaptureError(path, `cannot open: ${(err as Error).message}`);
+      db.close();
+      // A pragma that reads the file (it loads the schema) found it damaged.
+      throw new CaptureError(path, `damaged capture: ${(err as Error).message.replace(/\.$/, '')} (${CORRUPT})`);
     }
     try {
       return new CaptureReader(path, db);
@@ -110,7 +133,8 @@ export class CaptureReader {
   /** First and last frame, or null for a capture with no frames yet. */
   span(): Span | null {
     return this.guard(() => {
-      const r = this.stmt('span', 'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM frame').get() as Row;
+      const r = this.stmt('span', `SELECT (SELECT count(*) FROM (SELECT seq FROM frame LIMIT @rows)) AS n,
+        (SELECT min(seq) FROM frame) AS lo, (SELECT max(seq) FROM frame) AS hi`).get({ rows: rowLimit(this.path) }) as Row;
       if (!r.n) return null;
       const first = this.frame(Number(r.lo));
       const last = this.frame(Number(r.hi));
@@ -167,13 +191,13 @@ export class CaptureReader {
   /** The first frame whose seq/time is at or after `us` (wall clock or monotonic), or null. */
   seqAtOrAfter(clock: 'wall' | 'mono', us: number): number | null {
     const col = clock === 'wall' ? 'wall_us' : 'mono_us';
-    return this.seqQuery(`after_${clock}`, `SELECT min(seq) AS s FROM frame WHERE ${col} >= ?`, us);
+    return this.seqQuery(clock, 'after', `SELECT min(seq) AS s FROM (SELECT seq FROM frame WHERE ${col} >= @us AND +${col} >= @us LIMIT @rows)`, us);
   }
 
   /** The last frame whose time is at or before `us`, or null. */
   seqAtOrBefore(clock: 'wall' | 'mono', us: number): number | null {
     const col = clock === 'wall' ? 'wall_us' : 'mono_us';
-    return this.seqQuery(`before_${clock}`, `SELECT max(seq) AS s FROM frame WHERE ${col} <= ?`, us);
+    return this.seqQuery(clock, 'before', `SELECT max(seq) AS s FROM (SELECT seq FROM frame WHERE ${col} <= @us AND +${col} <= @us LIMIT @rows)`, us);
   }
 
   /** The bytes of every flow in one frame, flows resolved. */
@@ -185,11 +209,13 @@ export class CaptureReader {
     });
   }
 
+  /** The samples of frame `seq`, checked as readFrameSamples checks them (it reads them). */
   samples(seq: number): Sample[] {
-    return this.guard(() => {
-      const rows = this.stmt('samples', SAMPLES_OF_FRAMES).raw(true).all(frameParams(seq, seq)) as unknown[][];
-      return rows.map((r) => ({ flow: checkedInt(r[0], 'flow id'), rxBytes: checkedBytes(r[1]), txBytes: checkedBytes(r[2]) }));
-    });
+    const cols = (this.scratch ??= new SampleColumns());
+    const n = this.readFrameSamples(seq, cols);
+    const out: Sample[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { flow: cols.flow[i], rxBytes: cols.rx[i], txBytes: cols.tx[i] };
+    return out;
   }
 
   /**
@@ -211,6 +237,8 @@ export class CaptureReader {
   readFrameSamples(seq: number, into: SampleColumns): number {
     into.count = 0;
     this.collectInto = into;
+    this.collectSeq = seq;
+    this.collectLast = -1;
     return this.guard(() => {
       this.stmt('collect', `SELECT count(tcptop_collect(flow, rx_bytes, tx_bytes)) FROM (${SAMPLES_OF_FRAMES})`).pluck().get(frameParams(seq, seq));
       return into.count;
@@ -233,16 +261,25 @@ export class CaptureReader {
   /** Sums over frames fromSeq..toSeq, computed by SQLite. */
   totals(fromSeq: number, toSeq: number): Totals {
     return this.guard(() => {
+      const rows = rowLimit(this.path);
+      const params = { ...frameParams(fromSeq, toSeq), rows };
       // One pass over the samples sums them and checks them: byte counts must be non-negative integers.
-      const s = this.stmt('totals', `SELECT count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx, coalesce(sum(tx_bytes), 0) AS tx,
+      const s = this.stmt('totals', `SELECT count(*) AS n, count(DISTINCT flow) AS flows, coalesce(sum(rx_bytes), 0) AS rx,
+        coalesce(sum(tx_bytes), 0) AS tx,
         coalesce(sum(typeof(rx_bytes) != 'integer' OR typeof(tx_bytes) != 'integer' OR rx_bytes < 0 OR tx_bytes < 0), 0) AS bad
-        FROM (${SAMPLES_OF_FRAMES})`).get(frameParams(fromSeq, toSeq)) as Row;
+        FROM (${SAMPLES_OF_FRAMES} LIMIT @rows)`).get(params) as Row;
+      if (Number(s.n) >= rows) throw new Damage(tooManyRows);
       if (Number(s.bad) > 0) throw new Damage(`${Number(s.bad)} samples have a negative or non-integer byte count`);
-      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM (${SAMPLES_OF_FRAMES})) d
-        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(frameParams(fromSeq, toSeq)) as Row | undefined;
+      // Flows past 2^20 alone go to sample_wide, once a frame each; its rows are rare, so checking them costs little.
+      const wide = this.stmt('wide', `SELECT frame, flow FROM (SELECT frame, flow FROM sample_wide WHERE frame BETWEEN @from AND @to LIMIT @rows)
+        GROUP BY frame, flow HAVING count(*) > 1 OR typeof(flow) != 'integer' OR flow < ${PACKED_FLOWS} LIMIT 1`).get(params) as Row | undefined;
+      if (wide) throw new Damage(`frame ${describe(wide.frame)} holds flow ${describe(wide.flow)} twice, or in the wrong table`);
+      const orphan = this.stmt('orphans', `SELECT d.flow FROM (SELECT DISTINCT flow FROM (${SAMPLES_OF_FRAMES} LIMIT @rows)) d
+        LEFT JOIN flow f ON f.id = d.flow WHERE f.id IS NULL LIMIT 1`).get(params) as Row | undefined;
       if (orphan) throw new Damage(`a sample refers to flow ${String(orphan.flow)}, which is missing`);
       const f = this.stmt('frameTotals', `SELECT count(*) AS n, coalesce(sum(lost_events), 0) AS e, coalesce(sum(lost_rx_bytes), 0) AS r,
-        coalesce(sum(lost_tx_bytes), 0) AS t FROM frame WHERE seq BETWEEN ? AND ?`).get(fromSeq, toSeq) as Row;
+        coalesce(sum(lost_tx_bytes), 0) AS t FROM (SELECT * FROM frame WHERE seq BETWEEN @from AND @to LIMIT @rows)`).get(params) as Row;
+      if (Number(f.n) >= rows) throw new Damage(tooManyRows);
       return {
         frames: Number(f.n),
         flows: Number(s.flows),
@@ -253,12 +290,23 @@ export class CaptureReader {
     });
   }
 
-  private seqQuery(name: string, sql: string, us: number): number | null {
+  /**
+   * A frame found through the index on its time. SQLite trusts an index to be in order and checks only the far end
+   * of a range, so the condition is tested again on each entry (`+col` is not answered by the index), and the frame
+   * found is checked against the table.
+   */
+  private seqQuery(clock: 'wall' | 'mono', side: 'after' | 'before', sql: string, us: number): number | null {
     return this.guard(() => {
-      const r = this.stmt(name, sql).get(us) as Row;
-      return r.s === null ? null : Number(r.s);
+      const r = this.stmt(`${side}_${clock}`, sql).get({ us, rows: rowLimit(this.path) }) as Row;
+      if (r.s === null) return null;
+      const seq = checkedInt(r.s, 'frame seq');
+      const f = this.frame(seq);
+      const t = f === null ? null : clock === 'wall' ? f.wallUs : f.monoUs;
+      if (t === null || (side === 'after' ? t < us : t > us)) throw new Damage('the frame table and its index disagree');
+      return seq;
     });
   }
+
 
   private stmt(name: string, sql: string): Database.Statement {
     let s = this.stmts[name];
@@ -266,8 +314,8 @@ export class CaptureReader {
     return s;
   }
 
-  private damaged(problem: string): CaptureError {
-    return new CaptureError(this.path, `damaged capture: ${problem}`);
+  private damaged(problem: string, remedy = 'use an undamaged copy'): CaptureError {
+    return new CaptureError(this.path, `damaged capture: ${problem} (${remedy})`);
   }
 
   /** Runs a read; SQLite's own complaints and damaged values become one CaptureError naming the file. */
@@ -276,8 +324,9 @@ export class CaptureReader {
       return read();
     } catch (err) {
       if (err instanceof Damage) throw this.damaged(err.message);
+      if (err instanceof CaptureError) throw err;
       if (err instanceof Database.SqliteError || err instanceof RangeError) {
-        throw this.damaged(`${err.message.replace(/\.$/, '')} (the file is truncated or corrupt)`);
+        throw this.damaged(err.message.replace(/\.$/, ''), CORRUPT);
       }
       throw err;
     }
@@ -317,47 +366,167 @@ function checkFile(path: string): void {
   if (version > SCHEMA_VERSION) {
     throw new CaptureError(path, `capture format version ${version} is newer than this tcptop reads (${SCHEMA_VERSION}): upgrade tcptop`);
   }
-  if (version < 1) throw new CaptureError(path, `damaged capture: unknown format version ${version}`);
+  if (version < 1) throw new CaptureError(path, `damaged capture: unknown format version ${version} (use an undamaged copy)`);
   const rawPageSize = head.readUInt16BE(16);
   const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
   const pages = head.readUInt32BE(28);
   // The page count in the header is valid only when its version-valid-for number matches the change counter.
   const countValid = head.readUInt32BE(92) === head.readUInt32BE(24);
-  // In WAL mode the newest pages may still be in the WAL (a checkpoint cut short by a full disk leaves the
-  // file shorter than its header says): SQLite reads them from there.
-  const walPending = head[18] === 2 && fs.existsSync(`${path}-wal`) && fs.statSync(`${path}-wal`).size > 0;
-  if (countValid && !walPending && pages * pageSize > st.size) {
-    throw new CaptureError(path, `truncated capture: ${st.size} of ${pages * pageSize} bytes (copy the whole file again)`);
+  if (countValid && pages * pageSize > st.size) {
+    const problem = shortFileProblem(path, st.size, pages * pageSize, head[18] === 2, walSize(`${path}-wal`));
+    if (problem) throw new CaptureError(path, problem);
   }
 }
 
-function checkTables(db: Database.Database): void {
-  for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
-    const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
-    if (have.size === 0) throw new Damage(`table ${table} is missing`);
-    const gone = columns.find((c) => !have.has(c));
-    if (gone) throw new Damage(`column ${table}.${gone} is missing`);
+function walSize(wal: string): number | null {
+  try {
+    return fs.statSync(wal).size;
+  } catch {
+    return null;
   }
 }
 
-/** Frames are few (one per interval), so they are all checked on open: order, times, intervals. */
-function checkFrames(db: Database.Database): void {
-  const r = db.prepare(`SELECT
-      (SELECT seq FROM (SELECT seq, mono_us, lag(mono_us) OVER (ORDER BY seq) AS prev, lag(seq) OVER (ORDER BY seq) AS prev_seq FROM frame)
-        WHERE mono_us <= prev LIMIT 1) AS disorder,
-      (SELECT seq FROM frame WHERE typeof(wall_us) != 'integer' OR wall_us < 0 OR wall_us > ? ORDER BY seq LIMIT 1) AS bad_time,
-      (SELECT seq FROM frame WHERE typeof(mono_us) != 'integer' OR typeof(interval_us) != 'integer' OR interval_us <= 0
-        ORDER BY seq LIMIT 1) AS bad_interval`).get(MAX_WALL_US) as Row;
-  if (r.disorder !== null) {
-    const prev = db.prepare('SELECT max(seq) FROM frame WHERE seq < ?').pluck().get(r.disorder);
-    throw new Damage(`frames out of order: frame ${String(r.disorder)} is not later than frame ${String(prev)}`);
+/**
+ * What is wrong with a file shorter than its header says, or null when nothing is. In WAL mode the newest pages
+ * may still be in FILE-wal (a checkpoint cut short by a full disk leaves the file shorter than its header says):
+ * SQLite reads them from there, if it is beside the file. A copy of the file alone is then incomplete, and
+ * copying the same file again would not help.
+ */
+export function shortFileProblem(path: string, size: number, headerSize: number, walMode: boolean, walBytes: number | null): string | null {
+  if (!walMode) return `truncated capture: ${size} of ${headerSize} bytes (copy the whole file again)`;
+  if (walBytes !== null && walBytes > 0) return null;
+  const name = nodePath.basename(path);
+  const where = walBytes === null ? 'which is not beside it' : 'which is empty here';
+  return `incomplete capture: ${size} of ${headerSize} bytes; the rest is in ${name}-wal, ${where} (copy ${name} and ${name}-wal `
+    + `together, or run 'tcptop export ${name} -o OUT.db' where both are, for one self-contained file)`;
+}
+
+/** The format's objects as tcptop creates them, read from a database made by TABLES: what a capture must hold. */
+let formatSchema: { objects: SchemaObject[]; columns: Record<string, string[]> } | null = null;
+
+const SCHEMA_QUERY = 'SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema ORDER BY rowid LIMIT 100';
+
+function columnsOf(db: Database.Database, table: string): string[] {
+  return (db.pragma(`table_xinfo(${JSON.stringify(table)})`) as { name: string }[]).map((c) => c.name);
+}
+
+/** What differs between the file's schema and the format's, or null: see schemaProblem. Reads no table. */
+function checkSchema(db: Database.Database): string | null {
+  if (!formatSchema) {
+    const mem = new Database(':memory:');
+    try {
+      mem.exec(TABLES);
+      const objects = mem.prepare(SCHEMA_QUERY).all() as SchemaObject[];
+      const columns: Record<string, string[]> = {};
+      for (const o of objects) if (o.type === 'table') columns[o.name] = columnsOf(mem, o.name);
+      formatSchema = { objects, columns };
+    } finally {
+      mem.close();
+    }
   }
-  if (r.bad_time !== null) throw new Damage(`frame ${String(r.bad_time)} has an impossible time`);
-  if (r.bad_interval !== null) throw new Damage(`frame ${String(r.bad_interval)} has an invalid monotonic time or interval`);
+  const have = db.prepare(SCHEMA_QUERY).all() as SchemaObject[];
+  for (const o of have) if (typeof o.name !== 'string' || typeof o.type !== 'string') return 'its schema names an object by a value that is not text';
+  return schemaProblem(have, formatSchema.objects, (t) => columnsOf(db, t), formatSchema.columns);
+}
+
+/** The metadata rows, each key once, keys and values text. */
+function readMeta(db: Database.Database): CaptureMeta {
+  // no prototype: a key named __proto__ is a key like any other
+  const rows = Object.create(null) as Record<string, string>;
+  // Iterated, not read whole: a key met twice ends the read (a b-tree whose pages repeat would never end).
+  for (const r of db.prepare('SELECT key, value FROM meta').iterate() as IterableIterator<{ key: unknown; value: unknown }>) {
+    if (typeof r.key !== 'string') throw new Damage(`a metadata key is not text (${describe(r.key)})`);
+    if (typeof r.value !== 'string') throw new Damage(`metadata key ${r.key} is not text (${describe(r.value)})`);
+    if (Object.hasOwn(rows, r.key)) throw new Damage(`metadata key ${r.key} appears twice`);
+    rows[r.key] = r.value;
+  }
+  try {
+    return rowsToMeta(rows);
+  } catch (err) {
+    throw new Damage((err as Error).message);
+  }
+}
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * More rows than a file (with its WAL) can hold: a row takes at least 6 bytes of a page (a 2-byte pointer and a
+ * cell of at least 4). A b-tree whose pages are linked from several places would otherwise make a scan visit the
+ * same rows again and again without end. Queries that scan whole tables in SQL stop at this many rows; the rest
+ * read rows in key order and stop at the first key that does not increase.
+ */
+function rowLimit(path: string): number {
+  const size = (p: string) => {
+    try {
+      return fs.statSync(p).size;
+    } catch {
+      return 0;
+    }
+  };
+  return Math.floor((size(path) + size(`${path}-wal`)) / 6) + 1000;
+}
+
+const tooManyRows = 'a table has more rows than the file can hold (its pages are linked more than once)';
+/** The longest texts tcptop writes in a flow (a process name has at most 15 bytes, an address 45 characters) and a frame. */
+const MAX_NAME = 64;
+const MAX_LOADAVG = 256;
+
+const intIn = (col: string, min: number, max: number) => `(typeof(${col}) = 'integer' AND ${col} BETWEEN ${min} AND ${max})`;
+/** A frame as tcptop writes it, as SQL: the same checks as toFrame, for all frames at once. */
+const FRAME_VALID = [
+  intIn('seq', 0, SAFE), intIn('wall_us', 0, MAX_WALL_US), intIn('mono_us', 0, SAFE), intIn('interval_us', 1, SAFE),
+  ...['load1', 'load5', 'load15'].map((c) => `(typeof(${c}) IN ('integer', 'real') AND ${c} BETWEEN 0 AND 1e15)`),
+  ...['running', 'tasks', 'last_pid', 'lost_events', 'lost_rx_bytes', 'lost_tx_bytes'].map((c) => intIn(c, 0, SAFE)),
+  `(typeof(loadavg) = 'text' AND length(loadavg) <= ${MAX_LOADAVG})`,
+].join(' AND ');
+
+/** Frames are few (one per interval), so they are all checked on open: every value, then their order. */
+function checkFrames(db: Database.Database, rows: number): void {
+  const n = db.prepare('SELECT count(*) FROM (SELECT seq FROM frame LIMIT ?)').pluck().get(rows) as number;
+  if (n >= rows) throw new Damage(tooManyRows);
+  const frames = `(SELECT * FROM frame ORDER BY seq LIMIT ${rows})`;
+  const bad = db.prepare(`SELECT ${FRAME_COLUMNS} FROM ${frames} WHERE NOT (${FRAME_VALID}) LIMIT 1`).get() as Row | undefined;
+  if (bad) {
+    toFrame(bad); // names the value
+    throw new Damage(`frame ${describe(bad.seq)} has an invalid value`);
+  }
+  const disorder = db.prepare(`SELECT seq, prev_seq FROM (SELECT seq, mono_us, lag(mono_us) OVER (ORDER BY seq) AS prev,
+      lag(seq) OVER (ORDER BY seq) AS prev_seq FROM ${frames}) WHERE mono_us <= prev LIMIT 1`).get() as Row | undefined;
+  if (disorder) throw new Damage(`frames out of order: frame ${String(disorder.seq)} is not later than frame ${String(disorder.prev_seq)}`);
+}
+
+/**
+ * Every sample belongs to a frame: a sample of a frame that is not there would count in info's totals and in no
+ * view. Checked by the keys alone: the lowest and highest frame sampled, and the gaps between frames.
+ */
+function checkSampleFrames(db: Database.Database, rows: number): void {
+  const r = db.prepare(`SELECT (SELECT min(seq) FROM frame) AS lo, (SELECT max(seq) FROM frame) AS hi,
+      (SELECT min(key) >> ${FLOW_BITS} FROM sample_packed) AS plo, (SELECT max(key) >> ${FLOW_BITS} FROM sample_packed) AS phi,
+      (SELECT min(frame) FROM sample_wide) AS wlo, (SELECT max(frame) FROM sample_wide) AS whi`).get() as Row;
+  const lo = r.lo as number | null;
+  const hi = r.hi as number | null;
+  for (const v of [r.plo, r.phi, r.wlo, r.whi]) {
+    if (v === null) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || lo === null || hi === null || v < lo || v > hi) {
+      throw new Damage(`samples of frame ${describe(v)}, which is missing`);
+    }
+  }
+  const gap = db.prepare(`SELECT g.seq, g.next FROM (SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM (SELECT seq FROM frame LIMIT @rows)) g
+      WHERE g.next > g.seq + 1 AND (EXISTS (SELECT 1 FROM sample_packed WHERE key BETWEEN (g.seq + 1) << ${FLOW_BITS} AND (g.next << ${FLOW_BITS}) - 1)
+        OR EXISTS (SELECT 1 FROM sample_wide WHERE frame > g.seq AND frame < g.next)) LIMIT 1`).get({ rows }) as Row | undefined;
+  if (gap) throw new Damage(`samples of a frame between frames ${String(gap.seq)} and ${String(gap.next)}, which is missing`);
+}
+
+/** A value from the file, for a message: what it is rather than all of it. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (Buffer.isBuffer(v)) return `a BLOB of ${v.length} bytes`;
+  if (typeof v === 'string') return v.length > 40 ? `text of ${v.length} characters` : `'${v}'`;
+  return String(v);
 }
 
 function checkedInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Damage(`${what} is not an integer: ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Damage(`${what} is not an integer: ${describe(v)}`);
   return v;
 }
 
@@ -367,41 +536,63 @@ function checkedBytes(v: unknown): number {
   return n;
 }
 
+function checkedCount(v: unknown, what: string, max = SAFE): number {
+  const n = checkedInt(v, what);
+  if (n < 0 || n > max) throw new Damage(`${what} is out of range: ${n}`);
+  return n;
+}
+
+function checkedText(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string') throw new Damage(`${what} is not text: ${describe(v)}`);
+  if (v.length > max) throw new Damage(`${what} is ${v.length} characters long (tcptop writes at most ${max})`);
+  return v;
+}
+
+function checkedLoad(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1e15)) throw new Damage(`${what} is not a load average: ${describe(v)}`);
+  return v;
+}
+
 function toFrame(r: Row): Frame {
   const seq = checkedInt(r.seq, 'frame seq');
-  const wallUs = checkedInt(r.wall_us, `frame ${seq} time`);
-  if (wallUs < 0 || wallUs > MAX_WALL_US) throw new Damage(`frame ${seq} has an impossible time`);
+  const wall = r.wall_us;
+  if (typeof wall === 'number' && Number.isInteger(wall) && (wall < 0 || wall > MAX_WALL_US)) throw new Damage(`frame ${seq} has an impossible time`);
+  const wallUs = checkedInt(wall, `frame ${seq} time`);
+  const monoUs = checkedInt(r.mono_us, `frame ${seq} monotonic time`);
+  if (monoUs < 0) throw new Damage(`frame ${seq} has an invalid monotonic time`);
   const intervalUs = checkedInt(r.interval_us, `frame ${seq} interval`);
   if (intervalUs <= 0) throw new Damage(`frame ${seq} has a non-positive interval`);
+  const what = `frame ${seq} load average`;
   return {
     seq,
     wallUs,
-    monoUs: checkedInt(r.mono_us, `frame ${seq} monotonic time`),
+    monoUs,
     intervalUs,
     loadavg: {
-      load1: Number(r.load1),
-      load5: Number(r.load5),
-      load15: Number(r.load15),
-      running: Number(r.running),
-      tasks: Number(r.tasks),
-      lastPid: Number(r.last_pid),
-      raw: String(r.loadavg),
+      load1: checkedLoad(r.load1, what),
+      load5: checkedLoad(r.load5, what),
+      load15: checkedLoad(r.load15, what),
+      running: checkedCount(r.running, `${what} running`),
+      tasks: checkedCount(r.tasks, `${what} tasks`),
+      lastPid: checkedCount(r.last_pid, `${what} last pid`),
+      raw: checkedText(r.loadavg, `${what} text`, MAX_LOADAVG),
     },
     lost: { events: checkedBytes(r.lost_events), rxBytes: checkedBytes(r.lost_rx_bytes), txBytes: checkedBytes(r.lost_tx_bytes) },
   };
 }
 
 function toFlow(r: Row): Flow {
-  const family = Number(r.family);
-  if (family !== 4 && family !== 6) throw new Damage(`flow ${String(r.id)} has an unknown family ${family}`);
+  const id = checkedInt(r.id, 'flow id');
+  const family = r.family;
+  if (family !== 4 && family !== 6) throw new Damage(`flow ${id} has an unknown family ${describe(family)}`);
   return {
-    id: checkedInt(r.id, 'flow id'),
-    pid: checkedInt(r.pid, 'flow pid'),
-    comm: String(r.comm),
+    id,
+    pid: checkedCount(r.pid, `flow ${id} pid`, 2 ** 32 - 1),
+    comm: checkedText(r.comm, `flow ${id} process name`, MAX_NAME),
     family,
-    laddr: String(r.laddr),
-    lport: checkedInt(r.lport, 'flow port'),
-    raddr: String(r.raddr),
-    rport: checkedInt(r.rport, 'flow port'),
+    laddr: checkedText(r.laddr, `flow ${id} local address`, MAX_NAME),
+    lport: checkedCount(r.lport, `flow ${id} port`, 65535),
+    raddr: checkedText(r.raddr, `flow ${id} remote address`, MAX_NAME),
+    rport: checkedCount(r.rport, `flow ${id} port`, 65535),
   };
 }

@@ -71,16 +71,6 @@ CREATE VIEW flow_sample AS
   JOIN flow fl ON fl.id = s.flow;
 `;
 
-/** Tables a reader needs, with the columns it reads: checked on open so a damaged file fails early and clearly. */
-export const REQUIRED_COLUMNS: Record<string, string[]> = {
-  meta: ['key', 'value'],
-  frame: ['seq', 'wall_us', 'mono_us', 'interval_us', 'load1', 'load5', 'load15', 'running', 'tasks',
-    'last_pid', 'loadavg', 'lost_events', 'lost_rx_bytes', 'lost_tx_bytes'],
-  flow: ['id', 'pid', 'comm', 'family', 'laddr', 'lport', 'raddr', 'rport'],
-  sample_packed: ['key', 'rx_bytes', 'tx_bytes'],
-  sample_wide: ['frame', 'flow', 'rx_bytes', 'tx_bytes'],
-};
-
 /** Bits of a packed sample key that hold the flow id; the frame's seq is above them. */
 export const FLOW_BITS = 20;
 export const PACKED_FLOWS = 2 ** FLOW_BITS;
@@ -100,4 +90,93 @@ export const SAMPLES_OF_FRAMES = `SELECT key & ${PACKED_FLOWS - 1} AS flow, rx_b
 export function frameParams(from: number, to: number): { lo: number; hi: number; from: number; to: number } {
   const [lo, hi] = keyRange(from, to);
   return { lo, hi, from, to };
+}
+
+/** A row of `sqlite_schema`: one table, index, view or trigger of a database. */
+export interface SchemaObject {
+  type: string;
+  name: string;
+  tbl_name: string;
+  rootpage: number;
+  sql: string | null;
+}
+
+/** What to add to every problem with a file's schema: the file is not as recorded, and cannot be made so here. */
+export const ALTERED = 'the file was altered after recording; use an unaltered copy';
+
+/**
+ * CREATE statements compared as SQL, not as layout: runs of white space are one space, none around punctuation.
+ * Sound for the format's statements, which hold no string literal and no comment: a statement that normalizes to
+ * one of them holds none either, so it differs from it in layout alone.
+ */
+export function normalizeSql(sql: string): string {
+  return sql.replace(/\s+/g, ' ').replace(/ ?([(),;]) ?/g, '$1').trim();
+}
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? 'an' : 'a');
+
+/** A name from a file, cut short for a message (a name can be as long as a page). */
+function shown(name: string): string {
+  return name.length > 60 ? `${name.slice(0, 57)}...` : name;
+}
+
+/**
+ * The first way a database's schema (`have`) differs from the one tcptop writes (`want`, in creation order), or
+ * null. A capture holds exactly the tables, indexes and views tcptop creates, each of the same kind and with the
+ * same definition: a view or trigger could run anything when a reader reads, so an object that is not the
+ * format's is refused rather than ignored. `columnsOf` names a table's columns in the file and `wantColumns` those
+ * tcptop writes, for a clearer message when a table's definition differs.
+ */
+export function schemaProblem(have: readonly SchemaObject[], want: readonly SchemaObject[], columnsOf: (table: string) => string[],
+  wantColumns: Record<string, string[]>): string | null {
+  const wanted = new Map(want.map((o) => [o.name, o]));
+  const byName = new Map<string, SchemaObject>();
+  for (const o of have) {
+    const w = wanted.get(o.name);
+    if (w && o.type !== w.type) return `${o.name} is ${article(o.type)} ${o.type}, not ${article(w.type)} ${w.type} as tcptop writes it`;
+  }
+  for (const o of have) {
+    if (!wanted.has(o.name)) return `it holds ${article(o.type)} ${o.type} tcptop does not write: ${shown(String(o.name))}`;
+    if (byName.has(o.name)) return `it holds two objects named ${o.name}`;
+    byName.set(o.name, o);
+  }
+  // Tables first, then indexes and views: a missing table or column is the most telling.
+  for (const type of ['table', 'index', 'view']) {
+    const ofType = want.filter((w) => w.type === type);
+    for (const w of ofType) if (!byName.has(w.name)) return `${w.type} ${w.name} is missing`;
+    const p = definitionProblem(ofType, byName, columnsOf, wantColumns);
+    if (p) return p;
+  }
+  const roots = new Map<number, string>();
+  for (const o of have) {
+    const btree = o.type === 'table' || o.type === 'index';
+    if (!btree) {
+      if (o.rootpage !== 0) return `view ${o.name} has a root page`;
+      continue;
+    }
+    if (!Number.isSafeInteger(o.rootpage) || o.rootpage < 1) return `${o.type} ${o.name} has no valid root page`;
+    const other = roots.get(o.rootpage);
+    if (other) return `${o.name} and ${other} share their root page`;
+    roots.set(o.rootpage, o.name);
+  }
+  return null;
+}
+
+/** The first of `want` whose definition in the file (`have`) is not tcptop's, or null. */
+function definitionProblem(want: readonly SchemaObject[], have: Map<string, SchemaObject>, columnsOf: (table: string) => string[],
+  wantColumns: Record<string, string[]>): string | null {
+  for (const w of want) {
+    const o = have.get(w.name)!;
+    if (o.tbl_name === w.tbl_name && o.sql !== null && w.sql !== null && normalizeSql(o.sql) === normalizeSql(w.sql)) continue;
+    if (w.type === 'table') {
+      const cols = columnsOf(w.name);
+      const need = wantColumns[w.name] ?? [];
+      const gone = need.find((c) => !cols.includes(c));
+      if (gone) return `column ${w.name}.${gone} is missing`;
+      const extra = cols.find((c) => !need.includes(c));
+      if (extra) return `table ${w.name} has a column tcptop does not write: ${shown(extra)}`;
+    }
+    return `${w.type} ${w.name} is not defined as tcptop defines it`;
+  }
+  return null;
 }

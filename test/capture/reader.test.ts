@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CaptureReader, SampleColumns } from '../../src/capture/reader';
@@ -8,6 +9,7 @@ import { frameFlowsOf } from '../../src/capture/types';
 import { CaptureError } from '../../src/errors';
 import { SAMPLE_FRAMES, SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import { BAD_FILES } from '../helpers/bad-captures';
+import { oneLine, tcptop } from '../helpers/cli';
 import { SAMPLE } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 
@@ -125,4 +127,79 @@ test('readFrameSamples grows its columns past their first size and refuses a neg
   const bad = CaptureReader.open(file);
   assert.throws(() => bad.readFrameSamples(1, cols), (e: unknown) => e instanceof CaptureError && /negative byte count/.test(e.message) && e.message.startsWith(file));
   bad.close();
+});
+
+/**
+ * A recording whose newest pages are still in its WAL, the way a checkpoint cut short by a full disk leaves it:
+ * FILE holds page 1 alone (the first page a checkpoint writes), whose header counts every page, and FILE-wal the
+ * rest. Returns FILE (beside its WAL) and the size its header gives.
+ */
+function recordingLeftInWal(dir: string, frames: number): { file: string; headerBytes: number } {
+  const live = path.join(dir, 'live');
+  const cut = path.join(dir, 'cut');
+  const whole = path.join(dir, 'whole');
+  for (const d of [live, cut, whole]) fs.mkdirSync(d);
+  const w = CaptureWriter.create(path.join(live, 'full.db'), SAMPLE_HEADER);
+  for (let i = 1; i <= frames; i++) {
+    const flows = Array.from({ length: 60 }, (_, j) => ({ ...sampleFlows(1)[0], lport: 1000 + j, rxBytes: i * 100 + j, txBytes: j }));
+    w.append({ wallUs: 1.7e15 + i * 1e6, monoUs: 1e9 + i * 1e6, intervalUs: 1e6, loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1,
+      lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' }, lost: { events: 0, rxBytes: 0, txBytes: 0 } }, flows);
+  }
+  // Copied while the recorder is between frames: the file and its WAL agree. No checkpoint has run yet, so every
+  // page but the first is in the WAL.
+  for (const d of [cut, whole]) for (const s of ['', '-wal']) fs.copyFileSync(path.join(live, `full.db${s}`), path.join(d, `full.db${s}`));
+  w.close(false);
+  assert.equal(fs.statSync(path.join(cut, 'full.db')).size, 4096, 'the recording is still in its WAL');
+  // A checkpoint run to the end gives the page 1 that a checkpoint cut short after its first page leaves.
+  const db = new Database(path.join(whole, 'full.db'));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const headerBytes = Number(db.pragma('page_count', { simple: true })) * 4096;
+  db.close();
+  fs.writeFileSync(path.join(cut, 'full.db'), fs.readFileSync(path.join(whole, 'full.db')).subarray(0, 4096));
+  return { file: path.join(cut, 'full.db'), headerBytes };
+}
+
+test('a capture copied without its WAL says the rest is in FILE-wal and how to make one self-contained file', (t) => {
+  const dir = tempDir(t);
+  const { file, headerBytes } = recordingLeftInWal(dir, 10);
+  assert.ok(headerBytes > 4096 * 10, `${headerBytes} bytes`);
+  // Beside its WAL, the file reads whole.
+  const r = CaptureReader.open(file);
+  assert.equal(r.span()!.frames, 10);
+  r.close();
+  const alone = path.join(dir, 'copy', 'full.db');
+  fs.mkdirSync(path.dirname(alone));
+  fs.copyFileSync(file, alone);
+  const expected = `${alone}: incomplete capture: 4096 of ${headerBytes} bytes; the rest is in full.db-wal, which is not beside it `
+    + "(copy full.db and full.db-wal together, or run 'tcptop export full.db -o OUT.db' where both are, for one self-contained file)";
+  assert.throws(() => CaptureReader.open(alone), (e: unknown) => e instanceof CaptureError && e.message === expected);
+  const run = tcptop(['info', alone]);
+  assert.equal(run.status, 2);
+  assert.equal(oneLine(run), `tcptop: ${expected}`);
+  // An empty WAL beside it holds nothing either.
+  fs.writeFileSync(`${alone}-wal`, '');
+  assert.throws(() => CaptureReader.open(alone), (e: unknown) => e instanceof CaptureError
+    && e.message === expected.replace('which is not beside it', 'which is empty here'));
+});
+
+test("the remedy works: 'tcptop export' where FILE and FILE-wal are gives one file that reads whole alone", (t) => {
+  const dir = tempDir(t);
+  const { file } = recordingLeftInWal(dir, 10);
+  const out = path.join(dir, 'one.db');
+  const run = tcptop(['export', 'full.db', '-o', out], { cwd: path.dirname(file) });
+  assert.equal(run.status, 0, run.stderr);
+  const alone = path.join(dir, 'elsewhere.db');
+  fs.copyFileSync(out, alone);
+  assert.ok(!fs.existsSync(`${alone}-wal`));
+  const r = CaptureReader.open(alone);
+  assert.equal(r.span()!.frames, 10);
+  assert.equal(r.totals(1, 10).rxBytes, Array.from({ length: 10 }, (_, i) => Array.from({ length: 60 }, (_, j) => (i + 1) * 100 + j)).flat().reduce((a, b) => a + b, 0));
+  r.close();
+});
+
+test('a non-WAL file shorter than its header still says it is truncated', (t) => {
+  const file = path.join(tempDir(t), 'cut.db');
+  fs.writeFileSync(file, fs.readFileSync(SAMPLE).subarray(0, 8192));
+  assert.throws(() => CaptureReader.open(file), (e: unknown) => e instanceof CaptureError
+    && e.message === `${file}: truncated capture: 8192 of ${fs.statSync(SAMPLE).size} bytes (copy the whole file again)`);
 });
