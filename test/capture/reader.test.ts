@@ -143,7 +143,7 @@ function recordingLeftInWal(dir: string, frames: number): { file: string; header
   for (let i = 1; i <= frames; i++) {
     const flows = Array.from({ length: 60 }, (_, j) => ({ ...sampleFlows(1)[0], lport: 1000 + j, rxBytes: i * 100 + j, txBytes: j }));
     w.append({ wallUs: 1.7e15 + i * 1e6, monoUs: 1e9 + i * 1e6, intervalUs: 1e6, loadavg: { load1: 0, load5: 0, load15: 0, running: 1, tasks: 1,
-      lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' }, lost: { events: 0, rxBytes: 0, txBytes: 0 } }, flows);
+      lastPid: 1, raw: '0.00 0.00 0.00 1/1 1' }, lost: { events: 0, rxBytes: 0, txBytes: 0 } }, frameFlowsOf(flows));
   }
   // Copied while the recorder is between frames: the file and its WAL agree. No checkpoint has run yet, so every
   // page but the first is in the WAL.
