@@ -2,8 +2,8 @@
 import { buildProgram, run } from './cli/program';
 import { exportCommand } from './export/command';
 import { recordCommand } from './record/command';
-import { liveCommand } from './record/live-command';
-import { infoCommand } from './replay/info-command';
+import { liveCommand } from './live/command';
+import { infoCommand } from './info/command';
 import { replayCommand } from './replay/command';
 import { reportCommand } from './report/command';
 

@@ -1,4 +1,4 @@
-// Typed arrays that grow by copying into a larger one: the writer's and the recorder's per-flow state.
+// Typed arrays that grow by copying into a larger one: the recorder's, the writer's and the readers' columns.
 
 type Growable = Float64Array | Uint32Array | Int32Array;
 
@@ -14,4 +14,9 @@ export function capacityFor(index: number, from: number, min: number): number {
   let size = Math.max(min, from);
   while (size <= index) size *= 2;
   return size;
+}
+
+/** `a` itself when it holds `need` elements, else a copy at least twice as long. */
+export function ensured<T extends Growable>(a: T, need: number): T {
+  return need <= a.length ? a : grown(a, Math.max(need, a.length * 2));
 }

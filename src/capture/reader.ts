@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { CaptureError, describeErrno } from '../errors';
+import { grown } from './grow';
 import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
 import {
   ALTERED, APPLICATION_ID, FLOW_BITS, frameParams, PACKED_FLOWS, SAMPLES_OF_FRAMES, SCHEMA_VERSION, schemaProblem, TABLES,
@@ -36,14 +37,9 @@ export class SampleColumns {
 
   push(flow: number, rx: number, tx: number): void {
     if (this.count === this.flow.length) {
-      const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.flow = grow(this.flow);
-      this.rx = grow(this.rx);
-      this.tx = grow(this.tx);
+      this.flow = grown(this.flow, this.count * 2);
+      this.rx = grown(this.rx, this.count * 2);
+      this.tx = grown(this.tx, this.count * 2);
     }
     this.flow[this.count] = flow;
     this.rx[this.count] = rx;

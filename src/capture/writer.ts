@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { CaptureError, describeErrno } from '../errors';
 import { headerToRows, type CaptureHeader } from './meta';
+import { sideFiles } from './files';
 import { FlowIds } from './flow-ids';
 import { grown } from './grow';
 import { CHECKPOINT_PAGES, Retention } from './retention';
@@ -295,10 +296,10 @@ export class CaptureWriter {
 }
 
 function createPrivateFile(path: string, force: boolean): void {
-  const sideFiles = [`${path}-wal`, `${path}-shm`, `${path}-journal`];
+  const sides = sideFiles(path);
   if (force) {
     // unlink removes a symlink itself, never its target.
-    for (const p of [path, ...sideFiles]) {
+    for (const p of [path, ...sides]) {
       try {
         fs.unlinkSync(p);
       } catch (err) {
@@ -309,7 +310,7 @@ function createPrivateFile(path: string, force: boolean): void {
     }
   } else {
     // A leftover WAL would be replayed into the new file by SQLite.
-    const stale = sideFiles.find((p) => fs.existsSync(p));
+    const stale = sides.find((p) => fs.existsSync(p));
     if (stale) throw new CaptureError(stale, 'a leftover SQLite side file is in the way (remove it, or use --force)', 1);
   }
   let fd: number;

@@ -6,21 +6,21 @@ import type { CaptureHeader } from '../capture/meta';
 import { frameRows, type FrameFlows } from '../capture/types';
 import { MIN_MAX_BYTES } from '../capture/retention';
 import { CaptureWriter } from '../capture/writer';
-import { parseChoice, parseCount, parseDuration, parseInterval, parseRows, parseSize } from '../cli/parse';
+import { parseCount, parseDuration, parseInterval, parseSize } from '../cli/parse';
 import { toolVersion } from '../cli/program';
 import { write } from '../cli/output';
-import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
+import { VIEW_OPTIONS, viewOptionsOf, type CommandSpec, type ViewCliOptions } from '../cli/spec';
 import { CaptureError, TcptopError } from '../errors';
 import { clockOf } from '../time/zone';
-import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
+import { banner, renderFrame } from '../view/classic';
+import { printable } from '../view/printable';
 import { grouped, humanBytes, humanDuration } from '../view/units';
 import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
 import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
-import { printable } from '../view/printable';
 
-export interface RecordOptions extends ProbeCliOptions {
+export interface RecordOptions extends ProbeCliOptions, ViewCliOptions {
   output?: string;
   interval: number;
   duration?: number;
@@ -29,10 +29,6 @@ export interface RecordOptions extends ProbeCliOptions {
   maxSize?: number;
   maxDuration?: number;
   live?: boolean;
-  noclear?: boolean;
-  nosummary?: boolean;
-  rows?: number;
-  sort: SortKey;
   status?: boolean;
 }
 
@@ -59,8 +55,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     { flags: '--live', description: 'also show the classic tcptop view while recording' },
     VIEW_OPTIONS.noclear,
     VIEW_OPTIONS.nosummary,
-    { flags: '-r, --rows <rows>', description: 'with --live: at most this many rows per section', parse: parseRows('-r/--rows') },
-    { flags: '-s, --sort <key>', description: `with --live: sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+    { ...VIEW_OPTIONS.rows, description: `with --live: ${VIEW_OPTIONS.rows.description}` },
+    { ...VIEW_OPTIONS.sort, description: `with --live: ${VIEW_OPTIONS.sort.description}` },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
   ],
   examples: [
@@ -97,7 +93,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
-      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      const view = viewOptionsOf(opts);
       if (opts.live) await write(banner(opts.interval));
 
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);

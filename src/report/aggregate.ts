@@ -1,5 +1,6 @@
 // Sums a capture's samples per group and per window of frames, streaming: state is per group and per frame,
 // never per sample, so memory does not grow with the capture. Plain numbers in, plain data out.
+import { ensured } from '../capture/grow';
 import type { Frame } from '../capture/types';
 
 export type Metric = 'rx' | 'tx' | 'total';
@@ -54,20 +55,6 @@ export interface AggregateOptions {
   fold?: ArrayLike<number>;
 }
 
-function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
-  if (need <= a.length) return a;
-  const b = new Float64Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-function grownInt(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
-  if (need <= a.length) return a;
-  const b = new Int32Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
-}
-
 /**
  * Windows of consecutive frames, aligned to the first frame given. Feed frames in order with their samples
  * already mapped to group numbers; each window is handed to `emit` when its last frame is in.
@@ -119,7 +106,7 @@ export class WindowAggregator {
       frameTx += t;
       let g = groups[i];
       if (fold) {
-        if (g >= this.srcStamp.length) this.srcStamp = grownInt(this.srcStamp, g + 1);
+        if (g >= this.srcStamp.length) this.srcStamp = ensured(this.srcStamp, g + 1);
         const into = fold[g];
         if (into < 0) continue;
         if (this.srcStamp[g] !== windowNo) {
@@ -200,15 +187,15 @@ export class WindowAggregator {
   }
 
   private grow(need: number): void {
-    this.fRx = grown(this.fRx, need);
-    this.fTx = grown(this.fTx, need);
-    this.wRx = grown(this.wRx, need);
-    this.wTx = grown(this.wTx, need);
-    this.wPeak = grown(this.wPeak, need);
-    this.wPeakAt = grown(this.wPeakAt, need);
-    this.wMembers = grown(this.wMembers, need);
-    this.fStamp = grownInt(this.fStamp, need);
-    this.wStamp = grownInt(this.wStamp, need);
+    this.fRx = ensured(this.fRx, need);
+    this.fTx = ensured(this.fTx, need);
+    this.wRx = ensured(this.wRx, need);
+    this.wTx = ensured(this.wTx, need);
+    this.wPeak = ensured(this.wPeak, need);
+    this.wPeakAt = ensured(this.wPeakAt, need);
+    this.wMembers = ensured(this.wMembers, need);
+    this.fStamp = ensured(this.fStamp, need);
+    this.wStamp = ensured(this.wStamp, need);
   }
 }
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { CaptureReader } from '../../src/capture/reader';
 import { CaptureError } from '../../src/errors';
 import { rebin, type FrameFlows } from '../../src/replay/frames';
-import { infoJson, infoText } from '../../src/replay/info';
+import { infoJson, infoText } from '../../src/info/info';
 import { displayZone } from '../../src/time/zone';
 import { renderFrame } from '../../src/view/classic';
 import { SAMPLE } from '../helpers/paths';

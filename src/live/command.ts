@@ -1,21 +1,16 @@
 // `tcptop` with no command: the classic live tool. Same probe as record, same view code as replay.
-import { parseChoice, parseCount, parseInterval, parseRows } from '../cli/parse';
+import { parseCount, parseInterval } from '../cli/parse';
 import { write } from '../cli/output';
-import { VIEW_OPTIONS, type CommandSpec } from '../cli/spec';
+import { VIEW_OPTIONS, viewOptionsOf, type CommandSpec, type ViewCliOptions } from '../cli/spec';
 import { frameRows } from '../capture/types';
 import { clockOf } from '../time/zone';
-import { banner, renderFrame, SORT_KEYS, type SortKey } from '../view/classic';
-import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
-import { runIntervals } from './loop';
-import { attach, PROBE_OPTIONS, type ProbeCliOptions } from './options';
-import { Sampler } from './sampler';
+import { banner, renderFrame } from '../view/classic';
+import { hostInfo, monoUs, readLoadavg, wallUs } from '../record/host';
+import { runIntervals } from '../record/loop';
+import { attach, PROBE_OPTIONS, type ProbeCliOptions } from '../record/options';
+import { Sampler } from '../record/sampler';
 
-export interface LiveOptions extends ProbeCliOptions {
-  noclear?: boolean;
-  nosummary?: boolean;
-  rows?: number;
-  sort: SortKey;
-}
+export interface LiveOptions extends ProbeCliOptions, ViewCliOptions {}
 
 export const liveCommand: CommandSpec<LiveOptions> = {
   name: 'tcptop',
@@ -28,8 +23,8 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     VIEW_OPTIONS.noclear,
     VIEW_OPTIONS.nosummary,
     ...PROBE_OPTIONS,
-    { flags: '-r, --rows <rows>', description: 'at most this many rows per section', parse: parseRows('-r/--rows') },
-    { flags: '-s, --sort <key>', description: `sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+    VIEW_OPTIONS.rows,
+    VIEW_OPTIONS.sort,
   ],
   examples: [
     'tcptop             # summarize TCP throughput by active sessions, 1 second refresh',
@@ -45,7 +40,7 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     try {
       const start = monoUs();
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, start);
-      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      const view = viewOptionsOf(opts);
       await write(banner(interval));
       await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
         await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
