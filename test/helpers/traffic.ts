@@ -350,50 +350,6 @@ received = read_to_end(s)
 print(json.dumps({**ends(l, r), 'sent': parent_bytes, 'received': received, 'childPid': pid, 'childSent': child_bytes}))
 `;
 
-/** What the stack-reuse client reports: its connection, and what it and its forked child each sent. */
-export interface TurnsReport extends ForkReport {
-  rounds: number;
-}
-
-// Waits for "go", connects, forks, and pins both processes to one CPU. Then, ROUNDS times, each in
-// turn starts a thread that sends its bytes on the shared socket and exits: a thread's kernel stack
-// goes to its CPU's cache of free stacks when it exits, so the next thread of the other process
-// usually runs on the same stack, at the same depth.
-const PY_TURNS = `
-import json, os, socket, sys, threading, time
-${PY_COMMON}host, port, rounds, parent_bytes, child_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-sys.stdin.readline()
-s = socket.create_connection((host, port))
-l, r = s.getsockname(), s.getpeername()
-to_child, to_parent = os.pipe(), os.pipe()
-def turn(n):
-    t = threading.Thread(target=s.sendall, args=(b'x' * n,))
-    t.start()
-    t.join()
-    time.sleep(0.02)
-pid = os.fork()
-if pid == 0:
-    for _ in range(rounds):
-        os.read(to_child[0], 1)
-        turn(child_bytes)
-        os.write(to_parent[1], b'.')
-    os._exit(0)
-for _ in range(rounds):
-    turn(parent_bytes)
-    os.write(to_child[1], b'.')
-    os.read(to_parent[0], 1)
-os.waitpid(pid, 0)
-s.shutdown(socket.SHUT_WR)
-received = read_to_end(s)
-print(json.dumps({**ends(l, r), 'sent': rounds * parent_bytes, 'received': received, 'childPid': pid, 'childSent': rounds * child_bytes, 'rounds': rounds}))
-`;
-
-/** Two processes sharing a socket that send on it in turns, each turn from a new short-lived thread. */
-export function turnsClient(comm: string, host: string, port: number, rounds: number, parentBytes: number, childBytes: number): Peer<TurnsReport> {
-  return startPeer<TurnsReport>(python3(), comm, ['-c', PY_TURNS, host, String(port), String(rounds), String(parentBytes), String(childBytes)]);
-}
-
 /** What the mixed-sockets peer reports: its one TCP connection, both ends, and what it moved otherwise. */
 export interface MixedReport {
   client: End;

@@ -1,5 +1,7 @@
 // Kernel tests of the probe: real loopback traffic of known sizes, exact byte counts per flow.
 // They skip (saying why) where BPF cannot run, except with CI=true, where they must run.
+// The suites split by layer: here the probe and its drain on this kernel; record/command.test.ts the
+// command and its file; kernels/checks.ts the set every kernel must pass, in the VMs and on this host.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +14,7 @@ import { LAYOUT } from '../../src/record/snapshot';
 import { FlowCounters } from '../../src/record/counters';
 import { frameRows, type FlowBytes } from '../../src/capture/types';
 import type { Drain, Probe } from '../../src/record/probe';
-import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, turnsClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
+import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
 import type { End } from '../helpers/traffic';
 import { kernel, kernelUnavailable as unavailable } from '../helpers/kernel';
 
@@ -166,29 +168,8 @@ test('a socket shared by two processes (fork) gives one flow per process', kerne
   });
 });
 
-// The tracing probes know a socket's last thread by its kernel stack, without asking the kernel who is
-// calling; a stack freed by an exiting thread and reused by another process's thread must not carry
-// the first one's flow over.
-test('threads of two processes taking turns on one socket, on reused stacks, keep their own flows', kernel, async () => {
-  await withProbe({ probe: 'auto' }, async (probe) => {
-    const server = await startServer('127.0.0.1', 0);
-    try {
-      probe.drain();
-      const peer = turnsClient('tcptop-turns', '127.0.0.1', server.port, 40, 1_000, 3_000);
-      peer.go();
-      const { childPid, childSent, sent, received, rounds, ...end } = await peer.result;
-      const [mine] = await Promise.all(server.accepted);
-      const flows = frameRows(probe.drain().flows).filter((f) => f.lport === end.lport && f.rport === end.rport);
-      const byPid = (pid: number) => flows.find((f) => f.pid === pid);
-      assert.equal(flows.length, 2, JSON.stringify(flows));
-      assert.deepEqual(byPid(peer.pid), { pid: peer.pid, comm: 'tcptop-turns', family: 4, ...end, rxBytes: 0, txBytes: 40_000 });
-      assert.deepEqual(byPid(childPid), { pid: childPid, comm: 'tcptop-turns', family: 4, ...end, rxBytes: 0, txBytes: 120_000 });
-      assert.deepEqual([rounds, sent, childSent, received, mine.read], [40, 40_000, 120_000, 0, 160_000]);
-    } finally {
-      await server.close();
-    }
-  });
-});
+// Threads of two processes taking turns on one socket, on reused stacks: test/kernels/checks.ts, with the
+// C traffic generator, on this host (host.test.ts) and in the VM kernels alike.
 
 // The send and receive tracepoints fire for every kind of socket; the program only gives TCP ones a
 // flow (and looks at the protocol only until a socket has its storage).
