@@ -215,20 +215,9 @@ export class CaptureReader {
   }
 
   /**
-   * Every sample of frames fromSeq..toSeq, in frame order, as raw [frame, flow, rx, tx] rows: the fast path for
-   * aggregation, streamed so memory does not grow with the capture.
-   */
-  *sampleRows(fromSeq: number, toSeq: number): Generator<[number, number, number, number]> {
-    // A frame at a time: each is one short rowid range, and memory stays that of one frame.
-    for (const frame of this.frames(fromSeq, toSeq)) {
-      for (const s of this.samples(frame.seq)) yield [frame.seq, s.flow, s.rxBytes, s.txBytes];
-    }
-  }
-
-  /**
    * Reads the samples of frame `seq` into `into`, replacing what it held, and returns their count. SQLite hands
    * each sample to a function instead of building a row for it, which makes this several times faster than
-   * sampleRows: the path for aggregating millions of samples a frame at a time, with memory set by one frame.
+   * samples(): the path for aggregating millions of samples a frame at a time, with memory set by one frame.
    */
   readFrameSamples(seq: number, into: SampleColumns): number {
     into.count = 0;

@@ -12,6 +12,7 @@ import { BAD_FILES } from '../helpers/bad-captures';
 import { oneLine, tcptop } from '../helpers/cli';
 import { SAMPLE } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
+import { sampleRows } from '../helpers/samples';
 
 const byKey = (a: { lport: number; pid: number; laddr: string }, b: { lport: number; pid: number; laddr: string }) =>
   a.pid - b.pid || a.lport - b.lport || a.laddr.localeCompare(b.laddr);
@@ -77,7 +78,7 @@ function readAll(file: string): void {
       r.flowBytes(f.seq);
       r.readFrameSamples(f.seq, cols);
     }
-    for (const _ of r.sampleRows(span.firstSeq, span.lastSeq));
+    for (const _ of sampleRows(r, span.firstSeq, span.lastSeq));
     r.totals(span.firstSeq, span.lastSeq);
   } finally {
     r.close();

@@ -16,6 +16,7 @@ import { kernel } from '../helpers/kernel';
 import { CLI } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 import { churnEnds, churningPeer, nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
+import { sampleRows } from '../helpers/samples';
 
 const self = { pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() };
 
@@ -197,7 +198,7 @@ test('record: connections coming and going, on two CPUs at once: exact bytes for
   const r = CaptureReader.open(file);
   try {
     const span = r.span()!;
-    for (const [, flow, rx, tx] of r.sampleRows(span.firstSeq, span.lastSeq)) {
+    for (const [, flow, rx, tx] of sampleRows(r, span.firstSeq, span.lastSeq)) {
       const f = r.flow(flow);
       const key = `${f.lport}>${f.rport}`;
       const s = seen.get(key) ?? [0, 0];

@@ -1,6 +1,7 @@
 // Reads what the HTML report shows from a capture: the report's rows and summary (the same passes as the table
 // and JSON, so the numbers are equal), then one more pass for the chart's steps, each group's flows, the load
 // average and the busiest intervals.
+import { grown } from '../../capture/grow';
 import type { CaptureReader } from '../../capture/reader';
 import { UsageError } from '../../errors';
 import type { SeqRange } from '../../time/range';
@@ -72,8 +73,8 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
       const id = cols.flow[i];
       if (id >= flowGroup.length) {
         const size = Math.max(id + 1, flowGroup.length * 2);
-        flowRx = grow(flowRx, size);
-        flowTx = grow(flowTx, size);
+        flowRx = grown(flowRx, size);
+        flowTx = grown(flowTx, size);
         const g = new Int32Array(size).fill(-1);
         g.set(flowGroup);
         flowGroup = g;
@@ -197,8 +198,3 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
   };
 }
 
-function grow(a: Float64Array, size: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(size);
-  b.set(a);
-  return b;
-}
