@@ -207,8 +207,11 @@ test('a wall-clock step back and forth during recording neither reorders nor bre
   const info = JSON.parse(tcptop(['info', '--json', file]).stdout);
   assert.equal(info.tx_bytes, report.bytes);
   assert.equal(info.rx_bytes, report.bytes);
-  // Offsets from the start use the monotonic clock, so they still select the right frames.
-  assert.equal(parseViews(tcptop(['replay', '-C', '--to', '+0.65s', file]).stdout).length, 2);
+  // Offsets from the start use the monotonic clock, so they still select the right frames: 1 ms past the end of
+  // the first frame after the step back takes every frame up to it, though its wall time is an hour earlier.
+  const startUs = frames[0].monoUs - frames[0].intervalUs;
+  const cutMs = Math.ceil((frames[back].monoUs - startUs) / 1000) + 1;
+  assert.equal(parseViews(tcptop(['replay', '-C', '--to', `+${cutMs}ms`, file]).stdout).length, back + 1);
 });
 
 test('replay, report, info and export never load the kernel addon', (t) => {
