@@ -8,7 +8,8 @@
   const h = data.header;
   const $ = (id) => document.getElementById(id);
 
-  // ---- Numbers and times for people: the rules of the text report.
+  // ---- Numbers and times for people: the rules of the text report (src/view/units.ts), written again because
+  // the page runs alone in a browser, without tcptop's modules.
 
   const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   function humanBytes(bytes) {
