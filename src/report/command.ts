@@ -1,16 +1,17 @@
 // `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON or a chart.
-import { CaptureReader, SampleColumns } from '../capture/reader';
+import { CaptureReader } from '../capture/reader';
 import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
 import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { CaptureError, UsageError } from '../errors';
-import { resolveRange, type SeqRange } from '../time/range';
+import { resolveRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
-import { mergeWindows, metricOf, WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
+import { mergeWindows, metricOf, type Metric, type WindowStats } from './aggregate';
 import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
+import { CaptureTimeline, MergedTimeline, type Timeline } from './timeline';
 import { foldMap, framesPerWindow, METRICS, SORT_KEYS, SummaryBuilder, topGroups, windowRows, type ReportRow, type SortKey } from './rows';
 
 export interface ReportOptions {
@@ -35,7 +36,7 @@ const CHART_ONLY = { metric: '--metric', height: '--height', width: '--width', c
 export const reportCommand: CommandSpec<ReportOptions> = {
   name: 'report',
   summary: 'bytes and rates per host, process or port over a capture: totals, windows, top N, CSV/JSON, charts',
-  args: [{ name: 'file', description: 'capture file written by tcptop record' }],
+  args: [{ name: 'file...', description: 'capture file written by tcptop record; several (of one host or many) are read on one timeline' }],
   options: [
     { flags: '--by <key>', description: `group by ${GROUP_KEYS.join('|')}; repeat to combine (default: host)`, parse: parseChoice('--by', GROUP_KEYS), repeatable: true },
     { flags: '--window <duration>', description: 'one row per group per window of this length (10s, 1m, 1h), a whole number of frames', parse: parseDuration('--window') },
@@ -58,9 +59,10 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     'tcptop report --by port --window 1m --from 14:00 --to 14:30 incident.db',
     'tcptop report --by host --window 10s --format csv incident.db > hosts.csv',
     'tcptop report --chart --by comm --metric tx incident.db',
+    'tcptop report --by rechost --from 14:00 --to 14:05 web-*.db   # which recording host talked most',
   ],
   async run(args, opts) {
-    const file = args[0] as string;
+    const files = args[0] as string[];
     if (!opts.chart) {
       const given = (Object.keys(CHART_ONLY) as (keyof typeof CHART_ONLY)[]).find((k) => opts[k] !== undefined);
       if (given) throw new UsageError(`${CHART_ONLY[given]}: only with --chart`);
@@ -68,107 +70,103 @@ export const reportCommand: CommandSpec<ReportOptions> = {
       throw new UsageError(`--top: invalid value '${opts.top}' with --chart (expected a whole number from 1 to ${MAX_SERIES}, one colour each)`);
     }
     const by = [...new Set(opts.by ?? ['host'])] as GroupKey[];
+    if (files.length > 1) {
+      const merged = MergedTimeline.open(files, opts.utc ?? false, opts.from, opts.to);
+      try {
+        await output(merged, merged.zone, { file: files.join(', '), hostname: merged.hostnames.join(', '), probe: merged.probes.join(', ') }, by, opts);
+      } finally {
+        merged.close();
+      }
+      return;
+    }
+    const file = files[0];
     const reader = CaptureReader.open(file);
     try {
       const span = reader.span();
       if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to report)');
       const zone = displayZone(reader.meta, opts.utc ?? false);
       const range = resolveRange(reader, span, zone, opts.from, opts.to);
-      if (opts.chart) {
-        await write(chart(reader, range, by, zone, opts));
-        return;
-      }
-      const format = opts.json ? 'json' : opts.format ?? 'table';
-      const groups = new FlowGroups(by);
-      const summary = new SummaryBuilder();
-      const perWindow = reportWindows(reader, range, groups, summary, opts);
-      if (format === 'csv') {
-        // Written a window at a time: a long capture in short windows is many rows, and memory stays flat.
-        await write(csvHeader(groups.columns));
-        for (const rows of perWindow) await write(csvRows(groups.columns, rows));
-        return;
-      }
-      const rows = [...perWindow].flat();
-      const data: ReportData = {
-        file,
-        hostname: reader.meta.hostname,
-        probe: reader.meta.probe,
-        by,
-        columns: groups.columns,
-        windowUs: opts.window ?? null,
-        top: opts.top ?? null,
-        sort: opts.sort ?? 'total',
-        flows: groups.flows,
-        hosts: groups.hosts,
-        groups: groups.size,
-        summary: summary.result(opts.window !== undefined)!,
-        rows,
-      };
-      await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : reportTable(data, zone));
+      await output(new CaptureTimeline(reader, range), zone, { file, hostname: reader.meta.hostname, probe: reader.meta.probe }, by, opts);
     } finally {
       reader.close();
     }
   },
 };
 
-/** The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete. */
-function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats> {
-  const done: WindowStats[] = [];
-  const agg = new WindowAggregator(opts, (w) => done.push(w));
-  const cols = new SampleColumns();
-  let of = new Int32Array(cols.flow.length);
-  const lookup = (id: number) => reader.flow(id);
-  for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
-    const n = reader.readFrameSamples(frame.seq, cols);
-    if (of.length < n) of = new Int32Array(cols.flow.length);
-    for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
-    agg.addFrame(frame, of, cols.rx, cols.tx, n);
-    yield* done.splice(0);
+/** The report of a timeline, written to stdout in the format asked for. */
+async function output(timeline: Timeline, zone: DisplayZone, source: { file: string; hostname: string; probe: string }, by: GroupKey[], opts: ReportOptions): Promise<void> {
+  if (opts.chart) {
+    await write(chart(timeline, by, zone, opts));
+    return;
   }
-  agg.finish();
-  yield* done.splice(0);
+  const format = opts.json ? 'json' : opts.format ?? 'table';
+  const groups = new FlowGroups(by);
+  const summary = new SummaryBuilder();
+  const perWindow = reportWindows(timeline, groups, summary, opts);
+  if (format === 'csv') {
+    // Written a window at a time: a long capture in short windows is many rows, and memory stays flat.
+    await write(csvHeader(groups.columns));
+    for (const rows of perWindow) await write(csvRows(groups.columns, rows));
+    return;
+  }
+  const rows = [...perWindow].flat();
+  const data: ReportData = {
+    file: source.file,
+    hostname: source.hostname,
+    probe: source.probe,
+    by,
+    columns: groups.columns,
+    windowUs: opts.window ?? null,
+    top: opts.top ?? null,
+    sort: opts.sort ?? 'total',
+    flows: groups.flows,
+    hosts: groups.hosts,
+    groups: groups.size,
+    summary: summary.result(opts.window !== undefined)!,
+    rows,
+  };
+  await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : reportTable(data, zone));
 }
 
 /** The whole range as one window: every group's totals and peak, for ranking. */
-function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
-  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
+function whole(timeline: Timeline, groups: FlowGroups, peakOf: Metric): WindowStats {
+  const [all] = timeline.windows(groups, { framesPerWindow: Infinity, peakOf });
   return all;
 }
 
 /** The report's rows, a window at a time, each window added to the summary as it goes. */
-function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: ReportOptions): Generator<ReportRow[]> {
+function* reportWindows(timeline: Timeline, groups: FlowGroups, summary: SummaryBuilder, opts: ReportOptions): Generator<ReportRow[]> {
   const sort = opts.sort ?? 'total';
-  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
+  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, timeline.intervalUs);
   const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
     summary.add(w);
     return windowRows(w, groups.keys, other, sort);
   };
   if (opts.top === undefined) {
-    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
+    for (const w of timeline.windows(groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
     return;
   }
   // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
   // needs the rest's bytes frame by frame.
-  const all = whole(reader, range, groups, 'total');
+  const all = whole(timeline, groups, 'total');
   const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
   if (perWindow === Infinity && keep.length === all.groups.length) {
     yield rowsOf(all, null);
     return;
   }
   const other = groups.size;
-  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
+  for (const w of timeline.windows(groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
 }
 
-function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
+function chart(timeline: Timeline, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
   const metric = opts.metric ?? 'total';
   const groups = new FlowGroups(by);
   const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
   // Frames are few next to samples: counting them first fixes the columns, so one pass over the samples sums
   // every group per column, and the top groups are picked from the columns' sums.
-  let frames = 0;
-  for (const _ of reader.frames(range.fromSeq, range.toSeq)) frames++;
+  const frames = timeline.frameCount();
   const plan = columnPlan(frames, plotColumns(width));
-  const columns = [...windows(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric })];
+  const columns = [...timeline.windows(groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric })];
   const all = mergeWindows(columns)!;
   const moved = all.groups.filter((g) => metricOf(metric, g.rx, g.tx) > 0);
   const keep = topGroups(moved, groups.keys, opts.top ?? 5, metric);
@@ -195,7 +193,7 @@ function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: Dis
     endUs: all.endUs,
     zone,
     ...plan,
-    intervalUs: reader.meta.intervalUs,
+    intervalUs: timeline.intervalUs,
     series,
     width,
     height: opts.height ?? 15,
