@@ -1,8 +1,8 @@
 // Which labels a byte counter carries: the flow's identity reduced to what makes a bounded set of series.
 // The same keys as `report --by`, named for Prometheus; an ephemeral (client) port is never a label.
 // Plain data in and out.
-import type { Flow } from '../capture/types';
-import { hostOf, servicePort } from '../report/group';
+import type { FlowKey } from '../capture/types';
+import { hostOf } from '../report/group';
 
 /** The keys of `report --by` a series can be labelled by; `flow` is not one (it holds the ephemeral port). */
 export const LABEL_KEYS = ['host', 'laddr', 'raddr', 'port', 'pid', 'comm'] as const;
@@ -13,14 +13,15 @@ export const DEFAULT_LABEL_KEYS: readonly LabelKey[] = ['comm', 'host'];
 interface LabelColumn {
   /** The label's name; `host` of report is `remote` here, since `host` names the recording host. */
   name: string;
-  of(f: Flow): string;
+  of(f: FlowKey): string;
 }
 
 const COLUMNS: Record<LabelKey, LabelColumn> = {
   host: { name: 'remote', of: (f) => hostOf(f.raddr) },
   laddr: { name: 'laddr', of: (f) => f.laddr },
   raddr: { name: 'raddr', of: (f) => f.raddr },
-  port: { name: 'port', of: (f) => String(servicePort(f)) },
+  // servicePort of report: a client's ephemeral port is the higher of the two.
+  port: { name: 'port', of: (f) => String(Math.min(f.lport, f.rport)) },
   pid: { name: 'pid', of: (f) => String(f.pid) },
   comm: { name: 'comm', of: (f) => f.comm },
 };
@@ -31,7 +32,7 @@ export function labelNames(keys: readonly LabelKey[]): string[] {
 }
 
 /** A flow's label values, in the order of labelNames(keys). */
-export function labelValues(keys: readonly LabelKey[], f: Flow): string[] {
+export function labelValues(keys: readonly LabelKey[], f: FlowKey): string[] {
   return LABEL_KEYS.filter((k) => keys.includes(k)).map((k) => COLUMNS[k].of(f));
 }
 
