@@ -154,12 +154,16 @@ test('backfill: promtool makes blocks of the export, and Prometheus on them give
   const { samples } = parse(text);
   assert.deepEqual(fromDump.sort(), samples.map((s) => asDumped(s.name, s.labels, s.value, s.time)).sort());
   const prom = await startPrometheus(t, storage);
-  // At the capture's last sample: its frames end a few ms after the second.
-  const end = Math.max(...samples.map((s) => s.time));
-  const want = reportTotals();
-  for (const [name, key] of [['tcptop_received_bytes_total', 'rx'], ['tcptop_sent_bytes_total', 'tx']] as const) {
-    const result = await prom.query(`sum by (remote) (max_over_time(${name}{host="web-1",capture="${CAPTURE_ID}"}[20s]))`, end);
-    const got = Object.fromEntries(result.map((r) => [r.metric.remote, Number(r.value[1])]));
-    assert.deepEqual(got, Object.fromEntries(Object.entries(want).map(([h, v]) => [h, v[key]])), name);
+  try {
+    // At the capture's last sample: its frames end a few ms after the second.
+    const end = Math.max(...samples.map((s) => s.time));
+    const want = reportTotals();
+    for (const [name, key] of [['tcptop_received_bytes_total', 'rx'], ['tcptop_sent_bytes_total', 'tx']] as const) {
+      const result = await prom.query(`sum by (remote) (max_over_time(${name}{host="web-1",capture="${CAPTURE_ID}"}[20s]))`, end);
+      const got = Object.fromEntries(result.map((r) => [r.metric.remote, Number(r.value[1])]));
+      assert.deepEqual(got, Object.fromEntries(Object.entries(want).map(([h, v]) => [h, v[key]])), name);
+    }
+  } finally {
+    await prom.stop();
   }
 });

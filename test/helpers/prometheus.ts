@@ -49,6 +49,8 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
 export interface Prometheus {
   url: string;
   child: ChildProcess;
+  /** Stops it and waits until it has exited (before its storage is removed). */
+  stop(): Promise<void>;
   /** An instant query; `time` in seconds. Returns the result vector. */
   query(promql: string, time?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
 }
@@ -65,9 +67,14 @@ export async function startPrometheus(t: TestContext, storage: string, scrapeCon
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
-  t.after(() => {
-    child.kill('SIGTERM');
-  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  // A safety net only: after-hooks run in the order registered, so a test stops it itself before its
+  // temporary directory goes.
+  t.after(stop);
   const url = `http://127.0.0.1:${port}`;
   await until('prometheus to be ready', async () => {
     if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${log}`);
@@ -77,6 +84,7 @@ export async function startPrometheus(t: TestContext, storage: string, scrapeCon
   return {
     url,
     child,
+    stop,
     async query(promql, time) {
       const q = new URLSearchParams({ query: promql });
       if (time !== undefined) q.set('time', String(time));
