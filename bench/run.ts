@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchCaptures } from './capture';
 import { benchKernel } from './kernel';
+import { benchMetrics } from './metrics';
 import { machine } from './recorder';
 import { benchReport, HTML_MAX_SHOWN_MS, HTML_MAX_MB, type ReportBench } from './report';
 import { benchWriterChurn } from './writer';
@@ -14,7 +15,7 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report', 'metrics'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -58,6 +59,8 @@ async function main(): Promise<number> {
     rows.push(benchWriterChurn(dir));
     log('report and chart over the generated hour');
     rows.push(...reportRows(benchReport({ log: (l) => log(`  ${l}`) })));
+    log('the live metrics endpoint at 10,000 flows');
+    rows.push(...(await benchMetrics((l) => log(l))));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -316,6 +316,44 @@ export class CaptureReader {
       throw err;
     }
   }
+
+  /**
+   * Bytes received (`rx`) or sent (`tx`) per series and per step of `framesPerStep` frames over frames
+   * fromSeq..toSeq, as [series, step, bytes] ordered by series then step; step = (seq - fromSeq) / framesPerStep.
+   * `seriesOf` gives each flow's series. SQLite sums and sorts (a temp table maps flow to series), so memory
+   * stays that of one row whatever the capture's size.
+   */
+  *seriesSteps(fromSeq: number, toSeq: number, framesPerStep: number, column: 'rx' | 'tx', seriesOf: (f: Flow) => number): Generator<[number, number, number]> {
+    this.guard(() => {
+      this.db.function('tcptop_series', { deterministic: false, varargs: true }, (...r: unknown[]) =>
+        seriesOf(toFlow({ id: r[0], pid: r[1], comm: r[2], family: r[3], laddr: r[4], lport: r[5], raddr: r[6], rport: r[7] })));
+      this.db.exec('CREATE TEMP TABLE IF NOT EXISTS tcptop_flow_series (flow INTEGER PRIMARY KEY, series INTEGER NOT NULL); DELETE FROM temp.tcptop_flow_series');
+      this.db.exec('INSERT INTO temp.tcptop_flow_series SELECT id, tcptop_series(id, pid, comm, family, laddr, lport, raddr, rport) FROM flow');
+    });
+    // The packed key is frame << 20 | flow (schema.ts); both tables are read by their primary key.
+    const it = this.guard(() => this.stmt(`seriesSteps_${column}`, `SELECT m.series AS series, CAST(s.frame - @from AS INTEGER) / CAST(@k AS INTEGER) AS step,
+        sum(s.b) AS bytes, sum(typeof(s.b) != 'integer' OR s.b < 0) AS bad, min(s.flow) AS flow
+      FROM (SELECT key >> 20 AS frame, key & 1048575 AS flow, ${column}_bytes AS b FROM sample_packed WHERE key BETWEEN @lo AND @hi
+        UNION ALL SELECT frame, flow, ${column}_bytes FROM sample_wide WHERE frame BETWEEN @from AND @to) s
+      LEFT JOIN temp.tcptop_flow_series m ON m.flow = s.flow
+      GROUP BY m.series, step ORDER BY m.series, step`).raw(true).iterate({ ...frameParams(fromSeq, toSeq), k: framesPerStep })) as IterableIterator<unknown[]>;
+    try {
+      for (;;) {
+        const row = this.guard(() => {
+          const n = it.next();
+          if (n.done) return null;
+          const [series, step, bytes, bad, flow] = n.value;
+          if (series === null) throw new Damage(`a sample refers to flow ${String(flow)}, which is missing`);
+          if (Number(bad) > 0) throw new Damage(`${Number(bad)} samples have a negative or non-integer byte count`);
+          return [checkedInt(series, 'series'), checkedInt(step, 'step'), checkedBytes(bytes)] as [number, number, number];
+        });
+        if (!row) return;
+        yield row;
+      }
+    } finally {
+      it.return?.();
+    }
+  }
 }
 
 /** Checks what can be checked before SQLite sees the file, for clear messages on the common mistakes. */

@@ -17,7 +17,10 @@ import { resolveRange, type SeqRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
 import { dateTimeOf, displayZone } from '../time/zone';
 import { grouped } from '../view/units';
+import { parseChoice, parseDuration } from '../cli/parse';
+import { LABEL_KEYS, DEFAULT_LABEL_KEYS, type LabelKey } from '../metrics/labels';
 import { anonymizeHeader, Pseudonyms } from './anonymize';
+import { exportOpenMetrics } from './openmetrics';
 import { addressTexts, containsText, findAddressText } from './leaks';
 
 export interface ExportOptions {
@@ -28,17 +31,26 @@ export interface ExportOptions {
   anonymize?: boolean;
   anonymizeComm?: boolean;
   force?: boolean;
+  format?: ExportFormat;
+  step?: number;
+  by?: LabelKey[];
 }
+
+export const EXPORT_FORMATS = ['capture', 'openmetrics'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Hostnames shorter than this are not searched for in the bytes: they would turn up in any binary data. */
 const MIN_HOSTNAME_SCAN = 4;
 
 export const exportCommand: CommandSpec<ExportOptions> = {
   name: 'export',
-  summary: 'write a time window of a capture to a new self-contained capture, optionally anonymized, to share',
+  summary: 'write a time window of a capture to a new self-contained capture, optionally anonymized, to share; or as OpenMetrics to backfill Prometheus',
   args: [{ name: 'file', description: 'capture file written by tcptop record (never modified, even while recording)' }],
   options: [
-    { flags: '-o, --output <file>', description: 'the capture to write (required; created mode 0600)' },
+    { flags: '-o, --output <file>', description: 'the file to write (required; created mode 0600)' },
+    { flags: '--format <format>', description: `${EXPORT_FORMATS.join('|')}: a capture file, or OpenMetrics text for promtool tsdb create-blocks-from openmetrics (default: capture)`, parse: parseChoice('--format', EXPORT_FORMATS) },
+    { flags: '--step <duration>', description: 'openmetrics: one sample per series per step, a whole number of frames (default: the recorded interval)', parse: parseDuration('--step') },
+    { flags: '--by <key>', description: `openmetrics: label the byte counters by ${LABEL_KEYS.join('|')}; repeat to combine (default: comm and host, as labels comm and remote)`, parse: parseChoice('--by', LABEL_KEYS), repeatable: true },
     RANGE_OPTIONS.from,
     RANGE_OPTIONS.to,
     { ...RANGE_OPTIONS.utc, description: "read --from/--to clock times as UTC instead of the recording host's time zone" },
@@ -50,12 +62,20 @@ export const exportCommand: CommandSpec<ExportOptions> = {
     'tcptop export incident.db -o share.db --from 14:02 --to 14:05',
     'tcptop export incident.db -o share.db --anonymize           # addresses, hostname, command line replaced',
     'tcptop export /var/lib/tcptop/now.db -o last-10m.db --from -10m   # while it is still being recorded',
+    'tcptop export incident.db --format openmetrics -o incident.om   # then: promtool tsdb create-blocks-from openmetrics incident.om DIR',
   ],
   async run(args, opts) {
     const file = args[0] as string;
     const out = opts.output;
     if (!out) throw new UsageError('-o/--output: required (the capture file to write)');
     const anonymize = (opts.anonymize ?? false) || (opts.anonymizeComm ?? false);
+    if ((opts.format ?? 'capture') === 'openmetrics') {
+      if (anonymize) throw new UsageError(`${opts.anonymizeComm ? '--anonymize-comm' : '--anonymize'}: only with --format capture (export an anonymized capture, then export that as openmetrics)`);
+      await write(openMetrics(file, out, opts));
+      return;
+    }
+    if (opts.step !== undefined) throw new UsageError('--step: only with --format openmetrics');
+    if (opts.by !== undefined) throw new UsageError('--by: only with --format openmetrics');
     const reader = CaptureReader.open(file);
     let summary: string;
     try {
@@ -135,6 +155,23 @@ export const exportCommand: CommandSpec<ExportOptions> = {
     await write(summary);
   },
 };
+
+/** The OpenMetrics export; returns the summary line. */
+function openMetrics(file: string, out: string, opts: ExportOptions): string {
+  const reader = CaptureReader.open(file);
+  try {
+    refuseSameFile(file, out);
+    const span = reader.span();
+    if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to export)');
+    const zone = displayZone(reader.meta, opts.utc ?? false);
+    const range = resolveRange(reader, span, zone, opts.from, opts.to);
+    const r = exportOpenMetrics(reader, range, opts.by ?? DEFAULT_LABEL_KEYS, opts.step, out, opts.force ?? false);
+    return `exported ${grouped(r.series)} series (${grouped(r.samples)} samples) of ${grouped(r.frames)} frames `
+      + `(${dateTimeOf(zone, r.firstUs)} to ${dateTimeOf(zone, r.lastUs)}) as OpenMetrics to ${printable(out)}\n`;
+  } finally {
+    reader.close();
+  }
+}
 
 /** With --force the output would be removed first: never when it is the capture being read. */
 function refuseSameFile(file: string, out: string): void {

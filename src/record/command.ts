@@ -19,8 +19,9 @@ import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
 import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
+import { liveMetricsOf, METRICS_OPTIONS, type MetricsCliOptions } from '../metrics/live';
 
-export interface RecordOptions extends ProbeCliOptions, ViewCliOptions {
+export interface RecordOptions extends ProbeCliOptions, ViewCliOptions, MetricsCliOptions {
   output?: string;
   interval: number;
   duration?: number;
@@ -58,6 +59,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     { ...VIEW_OPTIONS.rows, description: `with --live: ${VIEW_OPTIONS.rows.description}` },
     { ...VIEW_OPTIONS.sort, description: `with --live: ${VIEW_OPTIONS.sort.description}` },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
+    ...METRICS_OPTIONS,
   ],
   examples: [
     'tcptop record -o incident.db                 # until Ctrl-C, 1 second frames',
@@ -73,6 +75,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     // Refuse a taken name before attaching anything.
     if (!opts.force && fs.existsSync(file)) throw new CaptureError(file, 'file exists (choose another name, or use --force to replace it)', 1);
     const intervalUs = Math.round(opts.interval * 1e6);
+    const metrics = liveMetricsOf(opts);
     const probe = attach(opts);
     const startMono = monoUs();
     let writer: CaptureWriter | null = null;
@@ -91,18 +94,28 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         filters: filtersOf(opts),
       };
       const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
+      if (metrics) process.stderr.write(`tcptop: serving metrics at ${await metrics.start(probe.kind, toolVersion())}\n`);
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = viewOptionsOf(opts);
       if (opts.live) await write(banner(opts.interval));
 
-      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);
+      let drainSeconds = 0;
+      const timedDrain = () => {
+        const t = performance.now();
+        const d = probe.drain();
+        drainSeconds = (performance.now() - t) / 1000;
+        return d;
+      };
+      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: metrics ? timedDrain : () => probe.drain() }, startMono);
       await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
+        const committing = performance.now();
         try {
           w.append(s.frame, s.flows);
         } catch (err) {
           throw writeError(file, w.frames, err);
         }
+        if (metrics) metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, (performance.now() - committing) / 1000);
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
           await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
@@ -113,6 +126,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       writer = null;
       process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${printable(file)}\n`);
     } finally {
+      await metrics?.close();
       probe.close();
       if (writer) {
         try {

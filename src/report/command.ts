@@ -1,5 +1,5 @@
-// `tcptop report FILE`: bytes and rates per host, process, port ... over a capture, as a table, CSV, JSON, a chart
-// or one self-contained HTML page.
+// `tcptop report FILE...`: bytes and rates per host, process, port ... over one capture or several, as a table,
+// CSV, JSON, a chart or one self-contained HTML page.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CaptureReader } from '../capture/reader';
@@ -7,18 +7,19 @@ import { write } from '../cli/output';
 import { parseChoice, parseCount, parseDuration, parseNumberIn } from '../cli/parse';
 import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { CaptureError, describeErrno, UsageError } from '../errors';
-import { resolveRange, type SeqRange } from '../time/range';
+import { resolveRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
 import { displayZone, type DisplayZone } from '../time/zone';
 import { mergeWindows, metricOf, type Metric } from './aggregate';
 import { columnPlan, MAX_HEIGHT, MAX_SERIES, plotColumns, renderChart, type ChartSeries } from './chart';
 import { csvHeader, csvRows, FORMATS, reportJson, reportTable, type Format, type ReportData } from './format';
 import { FlowGroups, GROUP_KEYS, type GroupKey } from './group';
-import { METRICS, SORT_KEYS, SummaryBuilder, topGroups, type SortKey } from './rows';
 import { pageAssets } from './html/assets';
 import { collectPage } from './html/collect';
 import { htmlPage } from './html/page';
-import { reportWindows, windows } from './scan';
+import { METRICS, SORT_KEYS, SummaryBuilder, topGroups, type SortKey } from './rows';
+import { reportWindows } from './scan';
+import { CaptureTimeline, MergedTimeline, type Timeline } from './timeline';
 
 export interface ReportOptions {
   by?: GroupKey[];
@@ -43,7 +44,7 @@ const CHART_ONLY = { metric: '--metric', height: '--height', width: '--width', c
 export const reportCommand: CommandSpec<ReportOptions> = {
   name: 'report',
   summary: 'bytes and rates per host, process or port over a capture: totals, windows, top N, CSV/JSON, charts',
-  args: [{ name: 'file', description: 'capture file written by tcptop record' }],
+  args: [{ name: 'file...', description: 'capture file written by tcptop record; several (of one host or many) are read on one timeline' }],
   options: [
     { flags: '--by <key>', description: `group by ${GROUP_KEYS.join('|')}; repeat to combine (default: host)`, parse: parseChoice('--by', GROUP_KEYS), repeatable: true },
     { flags: '--window <duration>', description: 'one row per group per window of this length (10s, 1m, 1h), a whole number of frames', parse: parseDuration('--window') },
@@ -68,9 +69,10 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     'tcptop report --by host --window 10s --format csv incident.db > hosts.csv',
     'tcptop report --chart --by comm --metric tx incident.db',
     'tcptop report --format html -o incident.html --by comm --top 8 incident.db   # one file to attach to a bug report',
+    'tcptop report --by rechost --from 14:00 --to 14:05 web-*.db   # which recording host talked most',
   ],
   async run(args, opts) {
-    const file = args[0] as string;
+    const files = args[0] as string[];
     if (!opts.chart) {
       const given = (Object.keys(CHART_ONLY) as (keyof typeof CHART_ONLY)[]).find((k) => opts[k] !== undefined);
       if (given) throw new UsageError(`${CHART_ONLY[given]}: only with --chart`);
@@ -82,65 +84,81 @@ export const reportCommand: CommandSpec<ReportOptions> = {
     if (format === 'html' && opts.output === undefined && process.stdout.isTTY) {
       throw new UsageError('--format html: not writing HTML to a terminal: give -o FILE, or redirect stdout to a file');
     }
+    if (format === 'html' && files.length > 1) throw new UsageError('--format html: one capture at a time (report several as a table, CSV or JSON)');
     const by = [...new Set(opts.by ?? ['host'])] as GroupKey[];
+    if (files.length > 1) {
+      const merged = MergedTimeline.open(files, opts.utc ?? false, opts.from, opts.to);
+      try {
+        await output(merged, merged.zone, { file: files.join(', '), hostname: merged.hostnames.join(', '), probe: merged.probes.join(', ') }, by, opts);
+      } finally {
+        merged.close();
+      }
+      return;
+    }
+    const file = files[0];
     const reader = CaptureReader.open(file);
     try {
       const span = reader.span();
       if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to report)');
       const zone = displayZone(reader.meta, opts.utc ?? false);
       const range = resolveRange(reader, span, zone, opts.from, opts.to);
-      if (opts.chart) {
-        await write(chart(reader, range, by, zone, opts));
-        return;
-      }
       if (format === 'html') {
         const page = htmlPage(collectPage(reader, file, range, zone, { by, window: opts.window, top: opts.top, sort: opts.sort }), pageAssets());
         if (opts.output === undefined) await write(page);
         else writeFileWhole(opts.output, page);
         return;
       }
-      const groups = new FlowGroups(by);
-      const summary = new SummaryBuilder();
-      const perWindow = reportWindows(reader, range, groups, summary, opts);
-      if (format === 'csv') {
-        // Written a window at a time: a long capture in short windows is many rows, and memory stays flat.
-        await write(csvHeader(groups.columns));
-        for (const rows of perWindow) await write(csvRows(groups.columns, rows));
-        return;
-      }
-      const rows = [...perWindow].flat();
-      const data: ReportData = {
-        file,
-        hostname: reader.meta.hostname,
-        probe: reader.meta.probe,
-        by,
-        columns: groups.columns,
-        windowUs: opts.window ?? null,
-        top: opts.top ?? null,
-        sort: opts.sort ?? 'total',
-        flows: groups.flows,
-        hosts: groups.hosts,
-        groups: groups.size,
-        summary: summary.result(opts.window !== undefined)!,
-        rows,
-      };
-      await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : reportTable(data, zone));
+      await output(new CaptureTimeline(reader, range), zone, { file, hostname: reader.meta.hostname, probe: reader.meta.probe }, by, opts);
     } finally {
       reader.close();
     }
   },
 };
 
-function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
+/** The report of a timeline, written to stdout in the format asked for. */
+async function output(timeline: Timeline, zone: DisplayZone, source: { file: string; hostname: string; probe: string }, by: GroupKey[], opts: ReportOptions): Promise<void> {
+  if (opts.chart) {
+    await write(chart(timeline, by, zone, opts));
+    return;
+  }
+  const format = opts.json ? 'json' : opts.format ?? 'table';
+  const groups = new FlowGroups(by);
+  const summary = new SummaryBuilder();
+  const perWindow = reportWindows(timeline, groups, summary, opts);
+  if (format === 'csv') {
+    // Written a window at a time: a long capture in short windows is many rows, and memory stays flat.
+    await write(csvHeader(groups.columns));
+    for (const rows of perWindow) await write(csvRows(groups.columns, rows));
+    return;
+  }
+  const rows = [...perWindow].flat();
+  const data: ReportData = {
+    file: source.file,
+    hostname: source.hostname,
+    probe: source.probe,
+    by,
+    columns: groups.columns,
+    windowUs: opts.window ?? null,
+    top: opts.top ?? null,
+    sort: opts.sort ?? 'total',
+    flows: groups.flows,
+    hosts: groups.hosts,
+    groups: groups.size,
+    summary: summary.result(opts.window !== undefined)!,
+    rows,
+  };
+  await write(format === 'json' ? `${JSON.stringify(reportJson(data), null, 2)}\n` : reportTable(data, zone));
+}
+
+function chart(timeline: Timeline, by: GroupKey[], zone: DisplayZone, opts: ReportOptions): string {
   const metric = opts.metric ?? 'total';
   const groups = new FlowGroups(by);
   const width = opts.width ?? (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
   // Frames are few next to samples: counting them first fixes the columns, so one pass over the samples sums
   // every group per column, and the top groups are picked from the columns' sums.
-  let frames = 0;
-  for (const _ of reader.frames(range.fromSeq, range.toSeq)) frames++;
+  const frames = timeline.frameCount();
   const plan = columnPlan(frames, plotColumns(width));
-  const columns = [...windows(reader, range, groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric })];
+  const columns = [...timeline.windows(groups, { framesPerWindow: plan.framesPerColumn, peakOf: metric })];
   const all = mergeWindows(columns)!;
   const moved = all.groups.filter((g) => metricOf(metric, g.rx, g.tx) > 0);
   const keep = topGroups(moved, groups.keys, opts.top ?? 5, metric);
@@ -167,7 +185,7 @@ function chart(reader: CaptureReader, range: SeqRange, by: GroupKey[], zone: Dis
     endUs: all.endUs,
     zone,
     ...plan,
-    intervalUs: reader.meta.intervalUs,
+    intervalUs: timeline.intervalUs,
     series,
     width,
     height: opts.height ?? 15,

@@ -1,7 +1,7 @@
 // Which flows add up together in a report: the group keys of --by, and each flow's group. Plain data in and out.
 import type { Flow } from '../capture/types';
 
-export const GROUP_KEYS = ['host', 'laddr', 'raddr', 'port', 'pid', 'comm', 'flow'] as const;
+export const GROUP_KEYS = ['host', 'laddr', 'raddr', 'port', 'pid', 'comm', 'flow', 'rechost'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 export type KeyValue = string | number;
@@ -33,6 +33,8 @@ const COLUMNS: Record<string, KeyColumn> = {
   comm: { name: 'comm', numeric: false, of: (f) => f.comm },
   lport: { name: 'lport', numeric: true, of: (f) => f.lport },
   rport: { name: 'rport', numeric: true, of: (f) => f.rport },
+  // The recording host: set on flows read for a report (src/report/timeline.ts).
+  rechost: { name: 'rechost', numeric: false, of: (f) => (f as Flow & { rechost?: string }).rechost ?? '' },
 };
 
 const KEY_COLUMNS: Record<GroupKey, string[]> = {
@@ -43,6 +45,7 @@ const KEY_COLUMNS: Record<GroupKey, string[]> = {
   pid: ['pid'],
   comm: ['comm'],
   flow: ['pid', 'comm', 'laddr', 'lport', 'raddr', 'rport'],
+  rechost: ['rechost'],
 };
 
 /** The columns that identify a group for these keys, in the order given, each once. */

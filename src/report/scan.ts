@@ -1,5 +1,6 @@
 // Passes over a capture's range for a report: frames read in order, samples mapped to groups, summed per window.
 import { CaptureReader, SampleColumns } from '../capture/reader';
+import type { Flow } from '../capture/types';
 import type { SeqRange } from '../time/range';
 import { WindowAggregator, type AggregateOptions, type Metric, type WindowStats } from './aggregate';
 import type { Frame } from '../capture/types';
@@ -13,12 +14,12 @@ export type FrameHook = (frame: Frame, cols: SampleColumns, groups: Int32Array, 
  * The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete.
  * `onFrame` sees each frame with its samples (flow ids, bytes, groups) before the aggregator does.
  */
-export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, onFrame?: FrameHook): Generator<WindowStats> {
+export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, onFrame?: FrameHook,
+  lookup: (id: number) => Flow = (id) => reader.flow(id)): Generator<WindowStats> {
   const done: WindowStats[] = [];
   const agg = new WindowAggregator(opts, (w) => done.push(w));
   const cols = new SampleColumns();
   let of = new Int32Array(cols.flow.length);
-  const lookup = (id: number) => reader.flow(id);
   for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
     const n = reader.readFrameSamples(frame.seq, cols);
     if (of.length < n) of = new Int32Array(cols.flow.length);
@@ -31,32 +32,38 @@ export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGro
   yield* done.splice(0);
 }
 
+/** What the report's passes read: one capture's range, or several captures on one timeline (timeline.ts). */
+export interface WindowSource {
+  readonly intervalUs: number;
+  windows(groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats>;
+}
+
 /** The whole range as one window: every group's totals and peak, for ranking. */
-export function whole(reader: CaptureReader, range: SeqRange, groups: FlowGroups, peakOf: Metric): WindowStats {
-  const [all] = windows(reader, range, groups, { framesPerWindow: Infinity, peakOf });
+export function whole(source: WindowSource, groups: FlowGroups, peakOf: Metric): WindowStats {
+  const [all] = source.windows(groups, { framesPerWindow: Infinity, peakOf });
   return all;
 }
 
 /** The report's rows, a window at a time, each window added to the summary as it goes. */
-export function* reportWindows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }): Generator<ReportRow[]> {
+export function* reportWindows(source: WindowSource, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }): Generator<ReportRow[]> {
   const sort = opts.sort ?? 'total';
-  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, reader.meta.intervalUs);
+  const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, source.intervalUs);
   const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
     summary.add(w);
     return windowRows(w, groups.keys, other, sort);
   };
   if (opts.top === undefined) {
-    for (const w of windows(reader, range, groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
+    for (const w of source.windows(groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
     return;
   }
   // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
   // needs the rest's bytes frame by frame.
-  const all = whole(reader, range, groups, 'total');
+  const all = whole(source, groups, 'total');
   const keep = topGroups(all.groups, groups.keys, opts.top, 'total');
   if (perWindow === Infinity && keep.length === all.groups.length) {
     yield rowsOf(all, null);
     return;
   }
   const other = groups.size;
-  for (const w of windows(reader, range, groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
+  for (const w of source.windows(groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
 }

@@ -10,6 +10,7 @@ import { grouped, humanDuration, lostText } from '../../view/units';
 import { compareKeys, FlowGroups, type GroupKey, type KeyValue } from '../group';
 import { foldMap, framesPerWindow, SummaryBuilder, type ReportRow, type SortKey } from '../rows';
 import { reportWindows, windows, type FrameHook } from '../scan';
+import { CaptureTimeline } from '../timeline';
 import {
   DEFAULT_SERIES, MAX_FLOWS, MAX_FLOWS_PER_GROUP, MAX_POINTS, MAX_ROWS, MAX_SERIES, MAX_WINDOWS,
   type FlowEntry, type PageData, type PageGroup, type PageInterval, type PageRow, type PageSeries,
@@ -32,7 +33,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
   const groups = new FlowGroups(opts.by);
   const summary = new SummaryBuilder();
   const rows: ReportRow[] = [];
-  for (const w of reportWindows(reader, range, groups, summary, opts)) {
+  for (const w of reportWindows(new CaptureTimeline(reader, range), groups, summary, opts)) {
     for (const r of w) rows.push(r);
     if (rows.length > MAX_ROWS) {
       throw new UsageError(`--format html: more than ${grouped(MAX_ROWS)} rows (groups × windows) for one page: use --top, a longer --window or a shorter --from/--to`);
