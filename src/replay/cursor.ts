@@ -1,0 +1,134 @@
+// The interactive view's window on a capture: the frames of a range with their times and total bytes (the
+// timeline, read once), any interval's flows summed over a re-binned span, and one flow's or group's bytes
+// over the whole range. The I/O side of the view: everything it returns is plain data.
+import { CaptureReader, SampleColumns, type Span } from '../capture/reader';
+import type { Flow, Frame } from '../capture/types';
+
+/** A flow's bytes in one interval, with the id the capture gives it (a row's identity for the chart). */
+export interface FlowRow extends Flow {
+  rxBytes: number;
+  txBytes: number;
+}
+
+/** The frames of the range in order: their seqs, times and total bytes (all flows), one entry per frame. */
+export interface Timeline {
+  seqs: number[];
+  wallUs: number[];
+  monoUs: number[];
+  intervalUs: number[];
+  /** Received + sent bytes of every flow in the frame. */
+  totals: number[];
+}
+
+/** An interval of the view: `frames` consecutive frames summed. */
+export interface BinData {
+  first: Frame;
+  last: Frame;
+  frames: number;
+  /** Sum of the frames' measured intervals. */
+  intervalUs: number;
+  flows: FlowRow[];
+}
+
+export class CaptureCursor {
+  readonly timeline: Timeline = { seqs: [], wallUs: [], monoUs: [], intervalUs: [], totals: [] };
+  private readonly columns = new SampleColumns();
+  private cached: { index: number; factor: number; frames: number; bin: BinData } | null = null;
+
+  /** Reads the frames fromSeq..toSeq (toSeq null: to the newest) into the timeline. */
+  constructor(readonly reader: CaptureReader, private readonly fromSeq: number, private readonly toSeq: number | null) {
+    this.grow();
+  }
+
+  get frames(): number {
+    return this.timeline.seqs.length;
+  }
+
+  /** Adds the frames committed since the last call (a capture being recorded); returns how many. */
+  grow(): number {
+    const t = this.timeline;
+    const next = t.seqs.length ? t.seqs[t.seqs.length - 1] + 1 : this.fromSeq;
+    const last = this.toSeq ?? this.reader.lastSeq();
+    if (last === null || last < next) return 0;
+    let added = 0;
+    for (const f of this.reader.frames(next, last)) {
+      const n = this.reader.readFrameSamples(f.seq, this.columns);
+      let total = 0;
+      for (let i = 0; i < n; i++) total += this.columns.rx[i] + this.columns.tx[i];
+      t.seqs.push(f.seq);
+      t.wallUs.push(f.wallUs);
+      t.monoUs.push(f.monoUs);
+      t.intervalUs.push(f.intervalUs);
+      t.totals.push(total);
+      added++;
+    }
+    return added;
+  }
+
+  /** A span over the timeline, as the time specs of --from and j are placed on. */
+  span(): Span {
+    const t = this.timeline;
+    const first = this.frameAt(0);
+    const last = this.frameAt(t.seqs.length - 1);
+    return { frames: t.seqs.length, firstSeq: first.seq, lastSeq: last.seq, first, last };
+  }
+
+  frameAt(i: number): Frame {
+    const f = this.reader.frame(this.timeline.seqs[i]);
+    if (!f) throw new Error(`frame ${this.timeline.seqs[i]} disappeared`);
+    return f;
+  }
+
+  /** Interval `index` when frames are grouped `factor` at a time from the start of the range. */
+  bin(index: number, factor: number): BinData {
+    const from = index * factor;
+    const to = Math.min(this.frames, from + factor) - 1;
+    const c = this.cached;
+    // A bin that was short because the capture had not yet reached its end is read again once it has grown.
+    if (c && c.index === index && c.factor === factor && c.frames === to - from + 1) return c.bin;
+    const sums = new Map<number, { rx: number; tx: number }>();
+    for (let i = from; i <= to; i++) {
+      const n = this.reader.readFrameSamples(this.timeline.seqs[i], this.columns);
+      const { flow, rx, tx } = this.columns;
+      for (let k = 0; k < n; k++) {
+        const s = sums.get(flow[k]);
+        if (s) {
+          s.rx += rx[k];
+          s.tx += tx[k];
+        } else sums.set(flow[k], { rx: rx[k], tx: tx[k] });
+      }
+    }
+    const flows: FlowRow[] = [];
+    for (const [id, s] of sums) flows.push({ ...this.reader.flow(id), rxBytes: s.rx, txBytes: s.tx });
+    let intervalUs = 0;
+    for (let i = from; i <= to; i++) intervalUs += this.timeline.intervalUs[i];
+    const bin: BinData = { first: this.frameAt(from), last: this.frameAt(to), frames: to - from + 1, intervalUs, flows };
+    this.cached = { index, factor, frames: bin.frames, bin };
+    return bin;
+  }
+
+  /**
+   * The received and sent bytes, frame by frame over the whole timeline, of the flows `match` accepts:
+   * one pass over every sample, each flow judged once.
+   */
+  series(match: (f: Flow) => boolean): { rx: Float64Array; tx: Float64Array } {
+    const n = this.frames;
+    const rx = new Float64Array(n);
+    const tx = new Float64Array(n);
+    const judged = new Map<number, boolean>();
+    for (let i = 0; i < n; i++) {
+      const count = this.reader.readFrameSamples(this.timeline.seqs[i], this.columns);
+      const c = this.columns;
+      for (let k = 0; k < count; k++) {
+        const id = c.flow[k];
+        let yes = judged.get(id);
+        if (yes === undefined) judged.set(id, (yes = match(this.reader.flow(id))));
+        if (yes) {
+          rx[i] += c.rx[k];
+          tx[i] += c.tx[k];
+        }
+      }
+    }
+    return { rx, tx };
+  }
+}

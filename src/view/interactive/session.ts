@@ -1,0 +1,155 @@
+// Runs the interactive view: keys and the clock drive the state machine, the cursor reads what the state
+// shows, render draws it, the terminal shows the lines that changed. Replay and live are this one loop.
+import type { CaptureCursor } from '../../replay/cursor';
+import type { DisplayZone } from '../../time/zone';
+import { decodeKeys } from './keys';
+import { render, type ScreenData } from './render';
+import { buildRows, groupValue, passes, type Rows } from './rows';
+import { grown, reduceKey, tick, type ViewState } from './state';
+import { Terminal } from './terminal';
+
+export interface SessionOptions {
+  cursor: CaptureCursor;
+  host: string;
+  zone: DisplayZone;
+  recordedUs: number;
+  state: ViewState;
+  /** Playback pace: 1 is real time. */
+  speed: number;
+  color: boolean;
+  input?: NodeJS.ReadStream;
+  output?: NodeJS.WriteStream;
+}
+
+export class Session {
+  private state: ViewState;
+  private readonly terminal: Terminal;
+  private rows: Rows = { kind: 'flows', v4: [], v6: [] };
+  private chartKey = '';
+  private chart: ScreenData['chart'] = null;
+  private timer: NodeJS.Timeout | null = null;
+  private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
+  private readonly onSignal = (): void => this.finish();
+
+  constructor(private readonly o: SessionOptions) {
+    this.state = o.state;
+    this.terminal = new Terminal(o.input ?? process.stdin, o.output ?? process.stdout);
+  }
+
+  /** Shows the view until q, Ctrl-C, SIGTERM or an error; the terminal is restored in every case. */
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGHUP', this.onSignal);
+    try {
+      this.terminal.enter({ onKeys: (data) => this.guard(() => this.keys(data)), onResize: () => this.guard(() => this.draw()) });
+      this.draw();
+      this.schedule();
+    } catch (err) {
+      this.fail(err);
+    }
+    return done.finally(() => {
+      this.stopTimer();
+      process.off('SIGTERM', this.onSignal);
+      process.off('SIGINT', this.onSignal);
+      process.off('SIGHUP', this.onSignal);
+      this.terminal.leave();
+    });
+  }
+
+  /** The capture has new frames (live): take them in and redraw. */
+  grew(): void {
+    this.guard(() => {
+      if (this.o.cursor.grow() === 0 && this.state.frames === this.o.cursor.frames) return;
+      this.state = grown(this.state, this.o.cursor.frames);
+      this.draw();
+    });
+  }
+
+  private keys(data: string): void {
+    for (const key of decodeKeys(data)) {
+      this.state = reduceKey(this.state, key, {
+        rows: this.rows,
+        wallUs: this.o.cursor.timeline.wallUs,
+        monoUs: this.o.cursor.timeline.monoUs,
+        span: this.o.cursor.frames ? this.o.cursor.span() : null,
+        zone: this.o.zone,
+      });
+      if (this.state.quit) return this.finish();
+      // The rows the next key works on are those this state shows.
+      this.rows = this.currentRows();
+    }
+    this.draw();
+    this.schedule();
+  }
+
+  private currentRows(): Rows {
+    const s = this.state;
+    if (this.o.cursor.frames === 0) return { kind: 'flows', v4: [], v6: [] };
+    return buildRows(this.o.cursor.bin(s.pos, s.factor).flows, s);
+  }
+
+  /** Builds the screen's data for the state and draws it. */
+  private draw(): void {
+    const s = this.state;
+    const cursor = this.o.cursor;
+    const bin = cursor.frames ? cursor.bin(s.pos, s.factor) : null;
+    this.rows = bin ? buildRows(bin.flows, s) : { kind: 'flows', v4: [], v6: [] };
+    if (s.screen === 'chart' && s.chart) {
+      const key = `${s.chart.grouping}\0${s.chart.value}\0${s.filter}\0${s.family ?? ''}\0${cursor.frames}`;
+      if (key !== this.chartKey) {
+        const sel = s.chart;
+        this.chart = cursor.series((f) => passes(f, s) && groupValue(f, sel.grouping) === sel.value);
+        this.chartKey = key;
+      }
+    }
+    const data: ScreenData = {
+      host: this.o.host, zone: this.o.zone, bin, rows: this.rows,
+      wallUs: cursor.timeline.wallUs, intervalUs: cursor.timeline.intervalUs, totals: cursor.timeline.totals,
+      recordedUs: this.o.recordedUs, chart: s.screen === 'chart' ? this.chart : null, color: this.o.color,
+    };
+    this.terminal.draw(render(s, data, { width: this.terminal.width, height: this.terminal.height }));
+  }
+
+  /** Replay playing: the next interval after one interval's time (at the speed asked for). */
+  private schedule(): void {
+    const s = this.state;
+    if (!s.playing || s.follow) return this.stopTimer();
+    if (this.timer) return;
+    const ms = (s.factor * this.o.recordedUs) / 1000 / this.o.speed;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.guard(() => {
+        this.state = tick(this.state);
+        this.draw();
+        this.schedule();
+      });
+    }, ms);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private finish(): void {
+    this.settle?.resolve();
+    this.settle = null;
+  }
+
+  private fail(err: unknown): void {
+    this.settle?.reject(err);
+    this.settle = null;
+  }
+}
