@@ -18,6 +18,8 @@ export interface ViewState {
   factor: number;
   /** The interval shown, from 0. */
   pos: number;
+  /** The frame the user went to: re-binning shows the interval holding it, so + then - comes back. */
+  anchor: number;
   playing: boolean;
   /** Live: the view stays on the newest interval as frames come. */
   follow: boolean;
@@ -48,11 +50,12 @@ export interface StartOptions {
 
 export function initialState(o: StartOptions): ViewState {
   const s: ViewState = {
-    live: o.live, frames: o.frames, factor: Math.max(1, o.factor), pos: 0, playing: o.live, follow: o.live,
+    live: o.live, frames: o.frames, factor: Math.max(1, o.factor), pos: 0, anchor: 0, playing: o.live, follow: o.live,
     sort: o.sort, grouping: 'flows', filter: o.filter ?? '', family: o.family, cursor: 0, screen: 'rows', chart: null,
     prompt: null, message: null, quit: false,
   };
   s.pos = o.live ? lastBin(s) : Math.min(Math.floor(o.startFrame / s.factor), lastBin(s));
+  s.anchor = s.pos * s.factor;
   return s;
 }
 
@@ -80,9 +83,10 @@ const SORT_CYCLE: SortKey[] = ['all', 'received', 'sent'];
 
 function seek(s: ViewState, pos: number): ViewState {
   const to = Math.max(0, Math.min(lastBin(s), pos));
+  const anchor = to * s.factor;
   // Live: looking back stops following; the newest interval is "now" again.
-  if (s.live) return { ...s, pos: to, follow: to === lastBin(s) && s.follow, playing: to === lastBin(s) && s.playing };
-  return { ...s, pos: to };
+  if (s.live) return { ...s, pos: to, anchor, follow: to === lastBin(s) && s.follow, playing: to === lastBin(s) && s.playing };
+  return { ...s, pos: to, anchor };
 }
 
 export function reduceKey(state: ViewState, key: Key, ctx: KeyContext): ViewState {
@@ -106,7 +110,7 @@ export function reduceKey(state: ViewState, key: Key, ctx: KeyContext): ViewStat
     case 'pagedown': return seek(s, s.pos + 10);
     case 'pageup': return seek(s, s.pos - 10);
     case 'home': return seek(s, 0);
-    case 'end': return s.live ? { ...s, pos: lastBin(s), follow: true, playing: true } : seek(s, lastBin(s));
+    case 'end': return s.live ? { ...seek(s, lastBin(s)), follow: true, playing: true } : seek(s, lastBin(s));
     case 'down': return { ...s, cursor: Math.max(0, Math.min(rows - 1, s.cursor + 1)) };
     case 'up': return { ...s, cursor: Math.max(0, Math.min(rows - 1, s.cursor - 1)) };
     case 'enter': {
@@ -120,9 +124,9 @@ export function reduceKey(state: ViewState, key: Key, ctx: KeyContext): ViewStat
   switch (key.char) {
     case 'q': return { ...s, quit: true };
     case ' ':
-      if (s.live) return s.follow ? { ...s, playing: false, follow: false } : { ...s, pos: lastBin(s), playing: true, follow: true };
+      if (s.live) return s.follow ? { ...s, playing: false, follow: false } : { ...seek(s, lastBin(s)), playing: true, follow: true };
       // Playing from the last interval starts again from the first.
-      if (!s.playing && s.pos === lastBin(s)) return { ...s, pos: 0, playing: binCount(s) > 1 };
+      if (!s.playing && s.pos === lastBin(s)) return { ...seek(s, 0), playing: binCount(s) > 1 };
       return { ...s, playing: !s.playing };
     case 't': return seek(s, s.pos + 1);
     case 'T': return seek(s, s.pos - 1);
@@ -140,11 +144,11 @@ export function reduceKey(state: ViewState, key: Key, ctx: KeyContext): ViewStat
   }
 }
 
-/** A new number of frames per interval; the view stays on the interval holding the first frame it showed. */
+/** A new number of frames per interval; the view shows the interval holding the frame the user went to. */
 function rebin(s: ViewState, factor: number): ViewState {
   const f = Math.max(1, Math.min(factor, s.frames));
   if (f === s.factor) return s;
-  const next = { ...s, factor: f, pos: Math.floor((s.pos * s.factor) / f) };
+  const next = { ...s, factor: f, pos: Math.min(Math.floor(s.anchor / f), lastBin({ frames: s.frames, factor: f })) };
   if (s.live && s.follow) next.pos = lastBin(next);
   return next;
 }
@@ -166,7 +170,7 @@ function promptKey(s: ViewState, key: Key, ctx: KeyContext): ViewState {
     const to = frame === null ? lastBin(s) : Math.floor(frame / s.factor);
     return seek(done, to);
   } catch (err) {
-    if (err instanceof TcptopError) return { ...done, message: err.message };
+    if (err instanceof TcptopError) return { ...done, message: `jump: cannot read '${p.text}': type 14:02, +5m, -10m or an ISO time` };
     throw err;
   }
 }
@@ -188,12 +192,15 @@ export function tick(s: ViewState): ViewState {
   if (!s.playing || s.follow) return s;
   if (s.pos >= lastBin(s)) return { ...s, playing: false };
   const pos = s.pos + 1;
-  return { ...s, pos, playing: pos < lastBin(s) || s.live };
+  return { ...s, pos, anchor: pos * s.factor, playing: pos < lastBin(s) || s.live };
 }
 
 /** The timeline now has `frames` frames (a capture being recorded grew). */
 export function grown(s: ViewState, frames: number): ViewState {
   const next = { ...s, frames };
-  if (s.follow) next.pos = lastBin(next);
+  if (s.follow) {
+    next.pos = lastBin(next);
+    next.anchor = next.pos * next.factor;
+  }
   return next;
 }
