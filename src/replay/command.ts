@@ -8,7 +8,7 @@ import { resolveRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
 import { clockOf, displayZone, type DisplayZone } from '../time/zone';
 import { banner, renderFrame, type SortKey } from '../view/classic';
-import { Session } from '../view/interactive/session';
+import { Session, wantsInteractive } from '../view/interactive/session';
 import { initialState } from '../view/interactive/state';
 import { CaptureCursor } from './cursor';
 import { matches, rebin, rebinFactor, Rebinner, type Bin, type FlowFilter, type FrameFlows } from './frames';
@@ -26,10 +26,6 @@ export interface ReplayOptions extends ViewCliOptions {
   interactive?: boolean;
 }
 
-/** The full-screen view is for a person at a terminal; -C, a pipe or --no-interactive print the classic view. */
-export function wantsInteractive(opts: { noclear?: boolean; interactive?: boolean }): boolean {
-  return opts.interactive !== false && !opts.noclear && process.stdout.isTTY === true && process.stdin.isTTY === true;
-}
 
 export const replayCommand: CommandSpec<ReplayOptions> = {
   name: 'replay',

@@ -65,6 +65,21 @@ export class CaptureCursor {
     return added;
   }
 
+  /**
+   * Forgets the frames a size- or age-bounded recorder has dropped from the front of the capture; returns
+   * how many. Bins count from the new first frame.
+   */
+  prune(): number {
+    const t = this.timeline;
+    const span = this.reader.span();
+    let n = 0;
+    while (n < t.seqs.length && (!span || t.seqs[n] < span.firstSeq)) n++;
+    if (n === 0) return 0;
+    for (const a of [t.seqs, t.wallUs, t.monoUs, t.intervalUs, t.totals]) a.splice(0, n);
+    this.cached = null;
+    return n;
+  }
+
   /** A span over the timeline, as the time specs of --from and j are placed on. */
   span(): Span {
     const t = this.timeline;

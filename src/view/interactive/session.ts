@@ -5,8 +5,13 @@ import type { DisplayZone } from '../../time/zone';
 import { decodeKeys } from './keys';
 import { render, type ScreenData } from './render';
 import { buildRows, groupValue, passes, type Rows } from './rows';
-import { grown, reduceKey, tick, type ViewState } from './state';
+import { grown, pruned, reduceKey, tick, type ViewState } from './state';
 import { Terminal } from './terminal';
+
+/** The full-screen view is for a person at a terminal; -C, a pipe or --no-interactive print the classic view. */
+export function wantsInteractive(opts: { noclear?: boolean; interactive?: boolean }): boolean {
+  return opts.interactive !== false && !opts.noclear && process.stdout.isTTY === true && process.stdin.isTTY === true;
+}
 
 export interface SessionOptions {
   cursor: CaptureCursor;
@@ -63,8 +68,10 @@ export class Session {
   /** The capture has new frames (live): take them in and redraw. */
   grew(): void {
     this.guard(() => {
-      if (this.o.cursor.grow() === 0 && this.state.frames === this.o.cursor.frames) return;
-      this.state = grown(this.state, this.o.cursor.frames);
+      const added = this.o.cursor.grow();
+      const dropped = added > 0 ? this.o.cursor.prune() : 0;
+      if (added === 0 && this.state.frames === this.o.cursor.frames) return;
+      this.state = grown(pruned(this.state, dropped), this.o.cursor.frames);
       this.draw();
     });
   }
@@ -146,6 +153,11 @@ export class Session {
   private finish(): void {
     this.settle?.resolve();
     this.settle = null;
+  }
+
+  /** Ends the view with an error from outside it (the recorder feeding a live view failed). */
+  abort(err: unknown): void {
+    this.fail(err);
   }
 
   private fail(err: unknown): void {

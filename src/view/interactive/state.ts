@@ -204,3 +204,11 @@ export function grown(s: ViewState, frames: number): ViewState {
   }
   return next;
 }
+
+/** The oldest `dropped` frames are gone (a bounded live capture): the view stays on the same frames. */
+export function pruned(s: ViewState, dropped: number): ViewState {
+  if (dropped === 0) return s;
+  const next = { ...s, frames: Math.max(0, s.frames - dropped), anchor: Math.max(0, s.anchor - dropped) };
+  next.pos = s.follow ? lastBin(next) : Math.min(Math.floor(next.anchor / next.factor), lastBin(next));
+  return next;
+}
