@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { GOLDEN, ROOT, SAMPLE } from '../helpers/paths';
 import { Pane, tmuxSkip } from '../helpers/tmux';
@@ -200,6 +202,61 @@ describe('tcptop replay on a terminal', { skip }, () => {
       assert.doesNotMatch(s, colour);
     } finally {
       pane.close();
+    }
+  });
+
+  test('Ctrl-C quits and gives the terminal back', async () => {
+    pane = new Pane(['replay', rel]);
+    try {
+      await pane.waitFor((s) => s.includes('frame 1 of 12'));
+      const raw = path.join(tmp, 'ctrl-c.raw');
+      pane.pipeTo(raw);
+      pane.send(['C-c']);
+      const s = await pane.waitFor((x) => x.includes('EXITED'));
+      assert.match(s, /EXITED 0/);
+      restored(raw);
+    } finally {
+      pane.close();
+    }
+  });
+
+  test('-f: the view follows a capture as it is recorded; paused, it stays while frames come; End returns to the newest', async () => {
+    const file = path.join(tmp, 'growing.db');
+    const writer = spawn(process.execPath, [path.join(__dirname, '../helpers/slow-writer.js'), file, '200'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let said = '';
+    writer.stdout.on('data', (d) => (said += d));
+    const step = async (n: number): Promise<void> => {
+      const want = said.split('\n').filter((l) => l.startsWith('frame ')).length + n;
+      writer.stdin.write('\n'.repeat(n));
+      for (const t0 = Date.now(); !said.includes(`frame ${want}\n`); await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() - t0 > 10_000) throw new Error(`the writer said ${said}`);
+      }
+    };
+    const header = (mode: string, n: number, of: number) => (x: string): boolean =>
+      new RegExp(`^${mode}  \\S+ to \\S+ \\(0\\.2 s\\)  frame ${n} of ${of}$`, 'm').test(x);
+    try {
+      await step(3);
+      pane = new Pane(['replay', '-f', file]);
+      try {
+        await pane.waitFor(header('live', 3, 3));
+        await step(2);
+        await pane.waitFor(header('live', 5, 5));
+        pane.send([' '], true);
+        await pane.waitFor(header('live: paused', 5, 5));
+        await step(1);
+        await pane.waitFor(header('live: paused', 5, 6));
+        pane.send(['Left']);
+        await pane.waitFor(header('live: paused', 4, 6));
+        pane.send(['End']);
+        await pane.waitFor(header('live', 6, 6));
+        pane.send(['q'], true);
+        await pane.waitFor((x) => x.includes('EXITED 0'));
+      } finally {
+        pane.close();
+      }
+    } finally {
+      writer.stdin.end();
+      await once(writer, 'exit');
     }
   });
 
