@@ -34,6 +34,23 @@ export class CaptureCursor {
   readonly timeline: Timeline = { seqs: [], wallUs: [], monoUs: [], intervalUs: [], totals: [] };
   private readonly columns = new SampleColumns();
   private cached: { index: number; factor: number; frames: number; bin: BinData } | null = null;
+  private rxSum = new Float64Array(1024);
+  private txSum = new Float64Array(1024);
+  /** The bin each flow id was last summed in: an id whose mark is not the current one starts from zero. */
+  private seen = new Uint32Array(1024);
+  private generation = 1;
+
+  private growSums(id: number): void {
+    const size = Math.max(id + 1, this.rxSum.length * 2);
+    const grow = <T extends Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.rxSum = grow(this.rxSum, (n) => new Float64Array(n));
+    this.txSum = grow(this.txSum, (n) => new Float64Array(n));
+    this.seen = grow(this.seen, (n) => new Uint32Array(n));
+  }
 
   /** Reads the frames fromSeq..toSeq (toSeq null: to the newest) into the timeline. */
   constructor(readonly reader: CaptureReader, private readonly fromSeq: number, private readonly toSeq: number | null) {
@@ -101,20 +118,26 @@ export class CaptureCursor {
     const c = this.cached;
     // A bin that was short because the capture had not yet reached its end is read again once it has grown.
     if (c && c.index === index && c.factor === factor && c.frames === to - from + 1) return c.bin;
-    const sums = new Map<number, { rx: number; tx: number }>();
+    // Summed per flow id in typed arrays, so a step allocates little more than the rows it returns.
+    const touched: number[] = [];
     for (let i = from; i <= to; i++) {
       const n = this.reader.readFrameSamples(this.timeline.seqs[i], this.columns);
       const { flow, rx, tx } = this.columns;
       for (let k = 0; k < n; k++) {
-        const s = sums.get(flow[k]);
-        if (s) {
-          s.rx += rx[k];
-          s.tx += tx[k];
-        } else sums.set(flow[k], { rx: rx[k], tx: tx[k] });
+        const id = flow[k];
+        if (id >= this.rxSum.length) this.growSums(id);
+        if (this.seen[id] !== this.generation) {
+          this.seen[id] = this.generation;
+          this.rxSum[id] = 0;
+          this.txSum[id] = 0;
+          touched.push(id);
+        }
+        this.rxSum[id] += rx[k];
+        this.txSum[id] += tx[k];
       }
     }
-    const flows: FlowRow[] = [];
-    for (const [id, s] of sums) flows.push({ ...this.reader.flow(id), rxBytes: s.rx, txBytes: s.tx });
+    this.generation++;
+    const flows: FlowRow[] = touched.map((id) => ({ ...this.reader.flow(id), rxBytes: this.rxSum[id], txBytes: this.txSum[id] }));
     let intervalUs = 0;
     for (let i = from; i <= to; i++) intervalUs += this.timeline.intervalUs[i];
     const bin: BinData = { first: this.frameAt(from), last: this.frameAt(to), frames: to - from + 1, intervalUs, flows };
