@@ -146,15 +146,15 @@ export class CaptureCursor {
   }
 
   /**
-   * The received and sent bytes, frame by frame over the whole timeline, of the flows `match` accepts:
-   * one pass over every sample, each flow judged once.
+   * The received and sent bytes, frame by frame over the timeline from frame `fromIndex` on, of the flows
+   * `match` accepts: one pass over every sample, each flow judged once.
    */
-  series(match: (f: Flow) => boolean): { rx: Float64Array; tx: Float64Array } {
+  series(match: (f: Flow) => boolean, fromIndex = 0): { rx: Float64Array; tx: Float64Array } {
     const n = this.frames;
-    const rx = new Float64Array(n);
-    const tx = new Float64Array(n);
+    const rx = new Float64Array(Math.max(0, n - fromIndex));
+    const tx = new Float64Array(rx.length);
     const judged = new Map<number, boolean>();
-    for (let i = 0; i < n; i++) {
+    for (let i = fromIndex; i < n; i++) {
       const count = this.reader.readFrameSamples(this.timeline.seqs[i], this.columns);
       const c = this.columns;
       for (let k = 0; k < count; k++) {
@@ -162,8 +162,8 @@ export class CaptureCursor {
         let yes = judged.get(id);
         if (yes === undefined) judged.set(id, (yes = match(this.reader.flow(id))));
         if (yes) {
-          rx[i] += c.rx[k];
-          tx[i] += c.tx[k];
+          rx[i - fromIndex] += c.rx[k];
+          tx[i - fromIndex] += c.tx[k];
         }
       }
     }

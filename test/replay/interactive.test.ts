@@ -249,6 +249,11 @@ describe('tcptop replay on a terminal', { skip }, () => {
         await pane.waitFor(header('live: paused', 4, 6));
         pane.send(['End']);
         await pane.waitFor(header('live', 6, 6));
+        // The chart of the first row (3302 iperf3, 3,000,037 bytes in each of frames 2 on) grows with the capture.
+        pane.send(['Enter']);
+        await pane.waitFor((x) => /── 3302 iperf3 127\.0\.0\.1:46010 127\.0\.0\.1:5201/.test(x) && x.includes('total 14.3 MiB'));
+        await step(1);
+        await pane.waitFor((x) => header('live', 7, 7)(x) && x.includes('total 17.2 MiB'));
         pane.send(['q'], true);
         await pane.waitFor((x) => x.includes('EXITED 0'));
       } finally {

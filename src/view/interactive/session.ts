@@ -1,5 +1,6 @@
 // Runs the interactive view: keys and the clock drive the state machine, the cursor reads what the state
 // shows, render draws it, the terminal shows the lines that changed. Replay and live are this one loop.
+import type { Flow } from '../../capture/types';
 import type { CaptureCursor } from '../../replay/cursor';
 import type { DisplayZone } from '../../time/zone';
 import { decodeKeys } from './keys';
@@ -31,7 +32,9 @@ export class Session {
   private readonly terminal: Terminal;
   private rows: Rows = { kind: 'flows', v4: [], v6: [] };
   private chartKey = '';
-  private chart: ScreenData['chart'] = null;
+  /** The charted row's bytes per frame, from the frame with seq `chartFirstSeq`; extended as a live capture grows. */
+  private chart: { rx: number[]; tx: number[] } | null = null;
+  private chartFirstSeq = 0;
   private timer: NodeJS.Timeout | null = null;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   private readonly onSignal = (): void => this.finish();
@@ -105,20 +108,41 @@ export class Session {
     const cursor = this.o.cursor;
     const bin = cursor.frames ? cursor.bin(s.pos, s.factor) : null;
     this.rows = bin ? buildRows(bin.flows, s) : { kind: 'flows', v4: [], v6: [] };
-    if (s.screen === 'chart' && s.chart) {
-      const key = `${s.chart.grouping}\0${s.chart.value}\0${s.filter}\0${s.family ?? ''}\0${cursor.frames}`;
-      if (key !== this.chartKey) {
-        const sel = s.chart;
-        this.chart = cursor.series((f) => passes(f, s) && groupValue(f, sel.grouping) === sel.value);
-        this.chartKey = key;
-      }
-    }
+    if (s.screen === 'chart' && s.chart) this.updateChart(s);
     const data: ScreenData = {
       host: this.o.host, zone: this.o.zone, bin, rows: this.rows,
       wallUs: cursor.timeline.wallUs, intervalUs: cursor.timeline.intervalUs, totals: cursor.timeline.totals,
       recordedUs: this.o.recordedUs, chart: s.screen === 'chart' ? this.chart : null, color: this.o.color,
     };
     this.terminal.draw(render(s, data, { width: this.terminal.width, height: this.terminal.height }));
+  }
+
+  /** Reads the charted row's bytes: all of them for a new row, only the new frames' as a capture grows. */
+  private updateChart(s: ViewState): void {
+    const sel = s.chart!;
+    const t = this.o.cursor.timeline;
+    const match = (f: Flow): boolean => passes(f, s) && groupValue(f, sel.grouping) === sel.value;
+    const key = `${sel.grouping}\0${sel.value}\0${s.filter}\0${s.family ?? ''}`;
+    const firstSeq = t.seqs[0] ?? 0;
+    const drop = firstSeq - this.chartFirstSeq;
+    // Frames are numbered one after another: the series lines up with the timeline by seq.
+    const aligned = this.chart && key === this.chartKey && drop >= 0 && drop <= this.chart.rx.length &&
+      t.seqs.length >= this.chart.rx.length - drop && t.seqs[this.chart.rx.length - drop - 1] === firstSeq + this.chart.rx.length - drop - 1;
+    if (!aligned) {
+      const all = this.o.cursor.series(match);
+      this.chart = { rx: Array.from(all.rx), tx: Array.from(all.tx) };
+    } else {
+      const c = this.chart!;
+      c.rx.splice(0, drop);
+      c.tx.splice(0, drop);
+      if (c.rx.length < t.seqs.length) {
+        const more = this.o.cursor.series(match, c.rx.length);
+        c.rx.push(...more.rx);
+        c.tx.push(...more.tx);
+      }
+    }
+    this.chartKey = key;
+    this.chartFirstSeq = firstSeq;
   }
 
   /** Replay playing: the next interval after one interval's time (at the speed asked for). */
