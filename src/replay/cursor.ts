@@ -39,6 +39,7 @@ export class CaptureCursor {
   /** The bin each flow id was last summed in: an id whose mark is not the current one starts from zero. */
   private seen = new Uint32Array(1024);
   private generation = 1;
+  private resolved = new Uint8Array(1024);
 
   private growSums(id: number): void {
     const size = Math.max(id + 1, this.rxSum.length * 2);
@@ -71,7 +72,20 @@ export class CaptureCursor {
     for (const f of this.reader.frames(next, last)) {
       const n = this.reader.readFrameSamples(f.seq, this.columns);
       let total = 0;
-      for (let i = 0; i < n; i++) total += this.columns.rx[i] + this.columns.tx[i];
+      for (let i = 0; i < n; i++) {
+        total += this.columns.rx[i] + this.columns.tx[i];
+        // Each flow is looked up once, here: a step or a seek later finds every flow it shows already resolved.
+        const id = this.columns.flow[i];
+        if (id >= this.resolved.length) {
+          const b = new Uint8Array(Math.max(id + 1, this.resolved.length * 2));
+          b.set(this.resolved);
+          this.resolved = b;
+        }
+        if (!this.resolved[id]) {
+          this.reader.flow(id);
+          this.resolved[id] = 1;
+        }
+      }
       t.seqs.push(f.seq);
       t.wallUs.push(f.wallUs);
       t.monoUs.push(f.monoUs);
