@@ -33,7 +33,8 @@ export interface BinData {
 export class CaptureCursor {
   readonly timeline: Timeline = { seqs: [], wallUs: [], monoUs: [], intervalUs: [], totals: [] };
   private readonly columns = new SampleColumns();
-  private cached: { index: number; factor: number; frames: number; bin: BinData } | null = null;
+  /** The last few bins read (the one shown and its neighbours, read ahead while the user reads the screen). */
+  private readonly cached = new Map<string, BinData>();
   private rxSum = new Float64Array(1024);
   private txSum = new Float64Array(1024);
   /** The bin each flow id was last summed in: an id whose mark is not the current one starts from zero. */
@@ -107,7 +108,7 @@ export class CaptureCursor {
     while (n < t.seqs.length && (!span || t.seqs[n] < span.firstSeq)) n++;
     if (n === 0) return 0;
     for (const a of [t.seqs, t.wallUs, t.monoUs, t.intervalUs, t.totals]) a.splice(0, n);
-    this.cached = null;
+    this.cached.clear();
     return n;
   }
 
@@ -129,9 +130,11 @@ export class CaptureCursor {
   bin(index: number, factor: number): BinData {
     const from = index * factor;
     const to = Math.min(this.frames, from + factor) - 1;
-    const c = this.cached;
-    // A bin that was short because the capture had not yet reached its end is read again once it has grown.
-    if (c && c.index === index && c.factor === factor && c.frames === to - from + 1) return c.bin;
+    const key = `${index}:${factor}`;
+    const c = this.cached.get(key);
+    // A bin that was short because the capture had not yet reached its end is read again once it has grown;
+    // a bin's first frame tells whether the timeline still starts where it did.
+    if (c && c.frames === to - from + 1 && c.first.seq === this.timeline.seqs[from]) return c;
     // Summed per flow id in typed arrays, so a step allocates little more than the rows it returns.
     const touched: number[] = [];
     for (let i = from; i <= to; i++) {
@@ -155,7 +158,9 @@ export class CaptureCursor {
     let intervalUs = 0;
     for (let i = from; i <= to; i++) intervalUs += this.timeline.intervalUs[i];
     const bin: BinData = { first: this.frameAt(from), last: this.frameAt(to), frames: to - from + 1, intervalUs, flows };
-    this.cached = { index, factor, frames: bin.frames, bin };
+    this.cached.delete(key);
+    this.cached.set(key, bin);
+    if (this.cached.size > 4) this.cached.delete(this.cached.keys().next().value!);
     return bin;
   }
 

@@ -38,6 +38,9 @@ export class Session {
   private timer: NodeJS.Timeout | null = null;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   private readonly onSignal = (): void => this.finish();
+  /** An exception no handler caught still ends the view the same way: terminal restored, then one line. */
+  private readonly onCrash = (err: unknown): void => this.fail(err);
+  private readAhead: NodeJS.Immediate | null = null;
 
   constructor(private readonly o: SessionOptions) {
     this.state = o.state;
@@ -52,6 +55,7 @@ export class Session {
     process.on('SIGTERM', this.onSignal);
     process.on('SIGINT', this.onSignal);
     process.on('SIGHUP', this.onSignal);
+    process.on('uncaughtException', this.onCrash);
     try {
       this.terminal.enter({ onKeys: (data) => this.guard(() => this.keys(data)), onResize: () => this.guard(() => this.draw()) });
       this.draw();
@@ -64,6 +68,8 @@ export class Session {
       process.off('SIGTERM', this.onSignal);
       process.off('SIGINT', this.onSignal);
       process.off('SIGHUP', this.onSignal);
+      process.off('uncaughtException', this.onCrash);
+      if (this.readAhead) clearImmediate(this.readAhead);
       this.terminal.leave();
     });
   }
@@ -115,6 +121,23 @@ export class Session {
       recordedUs: this.o.recordedUs, chart: s.screen === 'chart' ? this.chart : null, color: this.o.color,
     };
     this.terminal.draw(render(s, data, { width: this.terminal.width, height: this.terminal.height }));
+    this.readAroundLater();
+  }
+
+  /** Once the screen is drawn, reads the intervals either side, so the next step finds them read. */
+  private readAroundLater(): void {
+    if (this.readAhead || !this.settle) return;
+    this.readAhead = setImmediate(() => {
+      this.readAhead = null;
+      this.guard(() => {
+        const s = this.state;
+        const bins = Math.ceil(this.o.cursor.frames / s.factor);
+        if (s.pos + 1 < bins) this.o.cursor.bin(s.pos + 1, s.factor);
+        if (s.pos > 0) this.o.cursor.bin(s.pos - 1, s.factor);
+        // The one shown last, so that it is the newest in the cache.
+        if (bins > 0) this.o.cursor.bin(s.pos, s.factor);
+      });
+    });
   }
 
   /** Reads the charted row's bytes: all of them for a new row, only the new frames' as a capture grows. */
