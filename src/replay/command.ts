@@ -26,7 +26,6 @@ export interface ReplayOptions extends ViewCliOptions {
   interactive?: boolean;
 }
 
-
 export const replayCommand: CommandSpec<ReplayOptions> = {
   name: 'replay',
   summary: 'print the classic tcptop view from a capture, interval by interval, as it was',
