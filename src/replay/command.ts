@@ -141,7 +141,7 @@ async function interactive(reader: CaptureReader, o: { fromSeq: number; toSeq: n
     cursor, host: reader.meta.hostname, zone: o.zone, recordedUs: reader.meta.intervalUs, speed: o.speed,
     color: !process.env.NO_COLOR,
     state: initialState({ live: follow, frames: cursor.frames, factor: o.factor, startFrame, sort: o.sort, family: o.filter.family,
-      filter: o.filter.pid === undefined ? '' : String(o.filter.pid) }),
+      filter: o.filter.pid === undefined ? '' : `pid:${o.filter.pid}` }),
   });
   const poll = follow ? setInterval(() => session.grew(), Math.min(250, reader.meta.intervalUs / 4000)) : null;
   try {

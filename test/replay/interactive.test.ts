@@ -188,6 +188,17 @@ describe('tcptop replay on a terminal', { skip }, () => {
     }
   });
 
+  test('-p PID starts with that process only, named as an exact pid filter', async () => {
+    pane = new Pane(['replay', '-p', '3300', rel]);
+    try {
+      const s = await pane.waitFor((x) => x.includes('sort: total  rows: flows  filter: pid:3300'));
+      const rows = s.split('\n').filter((l) => /^\d+ /.test(l));
+      assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), ['3300']);
+    } finally {
+      pane.close();
+    }
+  });
+
   test('colour only without NO_COLOR', async () => {
     const colour = /\x1b\[(?:3[0-8]|9[0-7])[m;]/;
     pane = new Pane(['replay', rel], { env: { NO_COLOR: '' } });

@@ -5,7 +5,7 @@ import { SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import type { Frame } from '../../src/capture/types';
 import { decodeKeys, type Key } from '../../src/view/interactive/keys';
 import { render, sparkline, type ScreenData } from '../../src/view/interactive/render';
-import { buildRows, type RowFlow } from '../../src/view/interactive/rows';
+import { buildRows, filterMatches, type RowFlow } from '../../src/view/interactive/rows';
 import { firstAtOrAfter, grown, initialState, reduceKey, tick, type KeyContext, type ViewState } from '../../src/view/interactive/state';
 import { diffFrame } from '../../src/view/interactive/terminal';
 
@@ -248,4 +248,24 @@ test('a frame rewrites only the lines that changed, in one synchronized write', 
   // A line as wide as the screen is not followed by an erase, which at the last column would erase its last cell.
   assert.equal(diffFrame([], ['abcd'], 4), '\x1b[?2026h\x1b[1;1Habcd\x1b[?2026l');
   assert.equal(diffFrame([], ['\x1b[7mab\x1b[0m'], 4), '\x1b[?2026h\x1b[1;1H\x1b[7mab\x1b[0m\x1b[K\x1b[?2026l');
+});
+
+test('a filter names a pid or port (a number), a comm or a host; pid:, port:, comm:, host: name only that', () => {
+  const f = { id: 1, pid: 443, comm: 'nginx', family: 4 as const, laddr: '10.0.0.5', lport: 8443, raddr: '::ffff:203.0.113.7', rport: 443 };
+  for (const [text, yes] of [['443', true], ['8443', true], ['nginx', true], ['203.0.113.7', true], ['::ffff:203.0.113.7', true],
+    ['10.0.0.5', true], ['pid:443', true], ['pid:8443', false], ['port:8443', true], ['port:1', false], ['comm:nginx', true],
+    ['comm:443', false], ['host:203.0.113.7', true], ['host:nginx', false], ['ngin', false], ['', true]] as const) {
+    assert.equal(filterMatches(f, text), yes, text);
+  }
+});
+
+test('the keys fit an 80×24 screen, live too', () => {
+  for (const live of [false, true]) {
+    const s = press(initialState({ live, frames: FRAMES, factor: 1, startFrame: 0, sort: 'all' }), '?');
+    const lines = render(s, data(s), { width: 80, height: 24 });
+    assert.equal(lines[5], 'keys');
+    assert.equal(lines[20].trim().split(/\s{2,}/)[0], 'q');
+    assert.equal(lines[21], live ? '  live: space, \u2190, j look back while counting goes on; space or End: now again' : '');
+    assert.equal(lines[23], 'any key back  q quit');
+  }
 });

@@ -289,7 +289,8 @@ export const KEYS_HELP: [string, string][] = [
   ['+ / -', 're-bin: one recorded interval more / less per interval'],
   ['s', 'sort: total, received, sent'],
   ['g', 'rows: flows, by host, comm, pid, port'],
-  ['/', 'filter: a pid, comm, host or port; empty clears'],
+  ['/', 'filter: a pid, comm, host or port (pid:, port:,'],
+  ['', '  comm:, host: for one kind); empty clears'],
   ['4 / 6', 'IPv4 only / IPv6 only; again for both'],
   ['\u2193 / \u2191', 'move the row cursor'],
   ['Enter / Esc', "the row's throughput over the capture / back"],
@@ -298,8 +299,8 @@ export const KEYS_HELP: [string, string][] = [
 ];
 
 function helpLines(live: boolean): string[] {
-  const lines = ['keys', ''];
+  const lines = ['keys'];
   for (const [k, what] of KEYS_HELP) lines.push(`  ${k.padEnd(20)} ${what}`);
-  if (live) lines.push('', '  live: space, \u2190, j look back while counting goes on; space or End return to now');
+  if (live) lines.push('  live: space, \u2190, j look back while counting goes on; space or End: now again');
   return lines;
 }

@@ -30,10 +30,23 @@ export interface RowOptions {
   family?: Family;
 }
 
-/** Whether a flow is one the filter text names: its pid or either port (a number), its comm or either address. */
+/**
+ * Whether a flow is one the filter text names: its pid or either port (a number), its comm or either address;
+ * `pid:`, `port:`, `comm:` or `host:` before the value names only that.
+ */
 export function filterMatches(f: Flow, filter: string): boolean {
   const t = filter.trim();
   if (t === '') return true;
+  const kind = /^(pid|port|comm|host):(.*)$/.exec(t);
+  if (kind) {
+    const v = kind[2];
+    switch (kind[1]) {
+      case 'pid': return String(f.pid) === v;
+      case 'port': return String(f.lport) === v || String(f.rport) === v;
+      case 'comm': return f.comm === v;
+      default: return f.laddr === v || f.raddr === v || hostOf(f.laddr) === v || hostOf(f.raddr) === v;
+    }
+  }
   if (/^\d+$/.test(t)) {
     const n = Number(t);
     return f.pid === n || f.lport === n || f.rport === n;
