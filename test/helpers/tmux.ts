@@ -88,10 +88,14 @@ export class Pane {
   }
 
   close(): void {
+    let socket = '';
     try {
+      socket = this.tmux('display-message', '-p', '#{socket_path}').trim();
       this.tmux('kill-server');
     } catch {
       // already gone
     }
+    // The server leaves its socket behind.
+    if (socket) fs.rmSync(socket, { force: true });
   }
 }
