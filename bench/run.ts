@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchCaptures } from './capture';
+import { benchInteractive } from './interactive';
 import { benchKernel } from './kernel';
 import { benchMetrics } from './metrics';
 import { machine } from './recorder';
@@ -15,7 +16,7 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report', 'metrics'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report', 'view', 'metrics'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -61,6 +62,12 @@ async function main(): Promise<number> {
     rows.push(...reportRows(benchReport({ log: (l) => log(`  ${l}`) })));
     log('the live metrics endpoint at 10,000 flows');
     rows.push(...(await benchMetrics((l) => log(l))));
+    log('the interactive view over the generated hour: each key to its screen');
+    try {
+      rows.push(...benchInteractive(dir, (l) => log(l)));
+    } catch (err) {
+      rows.push(notRun('view', 'interactive view, key to screen', (err as Error).message, '<= 50 ms, < 150 MB'));
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

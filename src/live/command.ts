@@ -1,5 +1,17 @@
 // `tcptop` with no command: the classic live tool. Same probe as record, same view code as replay.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CaptureHeader } from '../capture/meta';
+import { CaptureReader } from '../capture/reader';
+import { CaptureWriter } from '../capture/writer';
 import { parseCount, parseInterval } from '../cli/parse';
+import { toolVersion } from '../cli/program';
+import { CaptureError } from '../errors';
+import { CaptureCursor } from '../replay/cursor';
+import { printable } from '../view/printable';
+import { Session, wantsInteractive } from '../view/interactive/session';
+import { initialState } from '../view/interactive/state';
 import { write } from '../cli/output';
 import { VIEW_OPTIONS, viewOptionsOf, type CommandSpec, type ViewCliOptions } from '../cli/spec';
 import { frameRows } from '../capture/types';
@@ -7,10 +19,17 @@ import { clockOf } from '../time/zone';
 import { banner, renderFrame } from '../view/classic';
 import { hostInfo, monoUs, readLoadavg, wallUs } from '../record/host';
 import { runIntervals } from '../record/loop';
-import { attach, PROBE_OPTIONS, type ProbeCliOptions } from '../record/options';
+import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from '../record/options';
 import { Sampler } from '../record/sampler';
 
-export interface LiveOptions extends ProbeCliOptions, ViewCliOptions {}
+export interface LiveOptions extends ProbeCliOptions, ViewCliOptions {
+  output?: string;
+  interactive?: boolean;
+}
+
+/** The temporary capture behind the full-screen live view keeps at most this much history. */
+export const LIVE_MAX_BYTES = 256 * 2 ** 20;
+export const LIVE_MAX_AGE_US = 3600 * 1e6;
 
 export const liveCommand: CommandSpec<LiveOptions> = {
   name: 'tcptop',
@@ -25,6 +44,8 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     ...PROBE_OPTIONS,
     VIEW_OPTIONS.rows,
     VIEW_OPTIONS.sort,
+    { flags: '-o, --output <file>', description: 'full-screen view: keep what it counts in this capture file (default: a temporary one of the last hour)' },
+    { flags: '--no-interactive', description: 'on a terminal too, print the classic view instead of the full-screen one' },
   ],
   examples: [
     'tcptop             # summarize TCP throughput by active sessions, 1 second refresh',
@@ -34,6 +55,7 @@ export const liveCommand: CommandSpec<LiveOptions> = {
   ],
   async run(args, opts) {
     const [interval = 1, count] = args as [number | undefined, number | undefined];
+    if (wantsInteractive(opts)) return liveView(opts, interval, count);
     const host = hostInfo();
     const zone = { timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes };
     const probe = attach(opts);
@@ -50,3 +72,67 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     }
   },
 };
+
+/**
+ * The full-screen live view: the probe's frames go into a capture (temporary and bounded unless -o), and the
+ * view reads them back through the same cursor as replay, so it can be paused and rewound while counting goes on.
+ */
+async function liveView(opts: LiveOptions, interval: number, count: number | undefined): Promise<void> {
+  if (opts.output && fs.existsSync(opts.output)) throw new CaptureError(opts.output, 'file exists (choose another name)', 1);
+  const host = hostInfo();
+  const zone = { timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes };
+  const intervalUs = Math.round(interval * 1e6);
+  const probe = attach(opts);
+  const tmp = opts.output ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-live-'));
+  const file = opts.output ?? path.join(tmp!, 'live.db');
+  let writer: CaptureWriter | null = null;
+  let reader: CaptureReader | null = null;
+  try {
+    const start = monoUs();
+    const header: CaptureHeader = {
+      toolVersion: toolVersion(), hostname: host.hostname, kernelRelease: host.kernelRelease, bootId: host.bootId,
+      startWallUs: wallUs(), tzOffsetMinutes: host.tzOffsetMinutes, timeZone: host.timeZone, intervalUs, probe: probe.kind,
+      commandLine: ['tcptop', ...process.argv.slice(2)], filters: filtersOf(opts),
+    };
+    const w = (writer = CaptureWriter.create(file, header, opts.output ? {} : { maxBytes: LIVE_MAX_BYTES, maxAgeUs: LIVE_MAX_AGE_US }));
+    reader = CaptureReader.open(file);
+    const session = new Session({
+      cursor: new CaptureCursor(reader, 1, null), host: host.hostname, zone, recordedUs: intervalUs, speed: 1,
+      color: !process.env.NO_COLOR, state: initialState({ live: true, frames: 0, factor: 1, startFrame: 0, sort: opts.sort }),
+    });
+    let viewing = true;
+    const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, start);
+    const counting = runIntervals(sampler, start, intervalUs, { count }, (s) => {
+      w.append(s.frame, s.flows);
+      if (viewing) session.grew();
+    }).catch((err: unknown) => {
+      session.abort(err);
+      throw err;
+    });
+    let failure: unknown = null;
+    await session.run().catch((err: unknown) => {
+      failure = err;
+    });
+    viewing = false;
+    // The view is closed: end the interval loop as a signal would, keeping the interval in progress.
+    (process as NodeJS.EventEmitter).emit('SIGINT', 'SIGINT');
+    await counting.catch((err: unknown) => {
+      failure ??= err;
+    });
+    if (failure) throw failure;
+    w.close(true, wallUs());
+    writer = null;
+    if (opts.output) process.stderr.write(`tcptop: the capture is in ${printable(opts.output)} (tcptop replay ${printable(opts.output)})\n`);
+  } finally {
+    probe.close();
+    reader?.close();
+    if (writer) {
+      try {
+        writer.close(false);
+      } catch {
+        // the file keeps every committed frame
+      }
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -6,8 +6,11 @@ import { parseCount, parseInterval, parseNumberIn, parsePid } from '../cli/parse
 import { CaptureError } from '../errors';
 import { resolveRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
-import { clockOf, displayZone } from '../time/zone';
-import { banner, renderFrame } from '../view/classic';
+import { clockOf, displayZone, type DisplayZone } from '../time/zone';
+import { banner, renderFrame, type SortKey } from '../view/classic';
+import { Session, wantsInteractive } from '../view/interactive/session';
+import { initialState } from '../view/interactive/state';
+import { CaptureCursor } from './cursor';
 import { matches, rebin, rebinFactor, Rebinner, type Bin, type FlowFilter, type FrameFlows } from './frames';
 
 export interface ReplayOptions extends ViewCliOptions {
@@ -19,6 +22,8 @@ export interface ReplayOptions extends ViewCliOptions {
   utc?: boolean;
   speed?: number;
   follow?: boolean;
+  /** False with --no-interactive: the classic printed view even on a terminal. */
+  interactive?: boolean;
 }
 
 export const replayCommand: CommandSpec<ReplayOptions> = {
@@ -41,10 +46,11 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
     RANGE_OPTIONS.to,
     RANGE_OPTIONS.utc,
     { flags: '-f, --follow', description: 'keep going: show new frames as a recorder adds them, until it stops (starts at the newest frame unless --from)', conflicts: ['to'] },
+    { flags: '--no-interactive', description: 'on a terminal too, print the classic view instead of the full-screen one' },
     { flags: '--speed <factor>', description: 'pace the views: 1 is real time, 10 ten times faster (default: 1 on a terminal, unpaced otherwise)', parse: (t) => parseNumberIn('--speed', t, 0, 1e6, { minExclusive: true }) },
   ],
   examples: [
-    'tcptop replay incident.db              # every interval, as recorded',
+    'tcptop replay incident.db              # on a terminal: a full-screen view to step through (? lists the keys)',
     'tcptop replay -C incident.db 5         # rolling output, 5 second summaries',
     'tcptop replay -Cp 181 incident.db      # process 181 only',
     'tcptop replay --from 14:02 --to 14:05 incident.db',
@@ -65,6 +71,11 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
       const filter: FlowFilter = { pid: opts.pid, family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined };
       const view = viewOptionsOf(opts);
       const speed = opts.speed ?? (process.stdout.isTTY && !opts.follow ? 1 : 0);
+      if (wantsInteractive(opts)) {
+        const toSeq = opts.follow ? null : count === undefined ? range.toSeq : Math.min(range.toSeq, range.fromSeq + count * factor - 1);
+        await interactive(reader, { fromSeq: range.fromSeq, toSeq, startSeq: fromSeq, factor, zone, speed: opts.speed ?? 1, filter, sort: opts.sort });
+        return;
+      }
 
       await write(banner((reader.meta.intervalUs * factor) / 1e6));
       let shown = 0;
@@ -117,6 +128,26 @@ async function follow(reader: CaptureReader, fromSeq: number, intervalUs: number
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The full-screen view over the range; following, over a capture that grows until its recorder ends. */
+async function interactive(reader: CaptureReader, o: { fromSeq: number; toSeq: number | null; startSeq: number; factor: number;
+  zone: DisplayZone; speed: number; filter: FlowFilter; sort: SortKey }): Promise<void> {
+  const cursor = new CaptureCursor(reader, o.fromSeq, o.toSeq);
+  const follow = o.toSeq === null;
+  const startFrame = Math.max(0, cursor.timeline.seqs.findIndex((s) => s >= o.startSeq));
+  const session = new Session({
+    cursor, host: reader.meta.hostname, zone: o.zone, recordedUs: reader.meta.intervalUs, speed: o.speed,
+    color: !process.env.NO_COLOR,
+    state: initialState({ live: follow, frames: cursor.frames, factor: o.factor, startFrame, sort: o.sort, family: o.filter.family,
+      filter: o.filter.pid === undefined ? '' : `pid:${o.filter.pid}` }),
+  });
+  const poll = follow ? setInterval(() => session.grew(), Math.min(250, reader.meta.intervalUs / 4000)) : null;
+  try {
+    await session.run();
+  } finally {
+    if (poll) clearInterval(poll);
   }
 }
 
