@@ -18,6 +18,7 @@ import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
 import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
+import { CgroupPaths, cgroup2Root } from './cgroups';
 import { printable } from '../view/printable';
 
 export interface RecordOptions extends ProbeCliOptions {
@@ -94,7 +95,10 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         commandLine: ['tcptop', ...process.argv.slice(2)],
         filters: filtersOf(opts),
       };
-      const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
+      const cgroupRoot = cgroup2Root();
+      const cgroups = cgroupRoot === null ? null : new CgroupPaths(cgroupRoot);
+      const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration,
+        cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
