@@ -209,8 +209,11 @@ export class CaptureReader {
   flowBytes(seq: number): FlowBytes[] {
     return this.samples(seq).map((s) => {
       const f = this.flow(s.flow);
-      return { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
+      const out: FlowBytes = { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
         rxBytes: s.rxBytes, txBytes: s.txBytes };
+      if (f.cgroupPath !== undefined) out.cgroupPath = f.cgroupPath;
+      if (f.name !== undefined) out.name = f.name;
+      return out;
     });
   }
 

@@ -124,6 +124,9 @@ export interface Sample {
 export interface FlowBytes extends FlowKey {
   rxBytes: number;
   txBytes: number;
+  /** As in Flow: the flow's cgroup path and the remote address's name, when the capture has them. */
+  cgroupPath?: string;
+  name?: string;
 }
 
 /** Adds up the bytes of the same flow across lists. */

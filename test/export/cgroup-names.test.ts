@@ -76,3 +76,30 @@ test('cgroup pseudonyms: part by part, the same part always the same, never an o
   const n = new NamePseudonyms(['host-1.invalid', 'b.example']);
   assert.deepEqual([n.name('b.example'), n.name('host-1.invalid'), n.name('b.example')], ['host-2.invalid', 'host-3.invalid', 'host-2.invalid']);
 });
+
+test('replay --names shows remote hosts by name, --wide adds the UNIT column; without them the view is the classic one', (t) => {
+  const src = path.join(tempDir(t), 'v2.db');
+  v2Capture(src);
+  const view = (...extra: string[]) => {
+    const r = tcptop(['replay', '-C', '-S', ...extra, src]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('Tracing'));
+  };
+  assert.deepEqual(view(), [
+    'PID     COMM         LADDR                 RADDR                  RX_KB  TX_KB',
+    '7       svc          10.1.1.1:1002         10.9.8.7:443               1      0',
+    '7       svc          10.1.1.1:1001         10.9.8.6:443               1      0',
+    '7       svc          10.1.1.1:1000         10.9.8.7:443               1      0',
+  ]);
+  assert.deepEqual(view('--names', '--wide'), [
+    'PID     COMM         UNIT                     LADDR                 RADDR                  RX_KB  TX_KB',
+    '7       svc          cri-containerd-e4e4e4e4e 10.1.1.1:1002         ledger-db.corp.ex:443      1      0',
+    '7       svc          docker-e4e4e4e4e4e4e4e4e 10.1.1.1:1001         cache-01.corp.exa:443      1      0',
+    '7       svc          payments-api.service     10.1.1.1:1000         ledger-db.corp.ex:443      1      0',
+  ]);
+  // names are untrusted text: escaped like process names
+  const db = new Database(src);
+  db.prepare("UPDATE name SET name = ? WHERE addr = '10.9.8.6'").run('evil\x1b[2J');
+  db.close();
+  assert.ok(view('--names').some((l) => l.includes('evil\\x1b[2J:443')), view('--names').join('\n'));
+});
