@@ -19,6 +19,7 @@ import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
 import { CgroupPaths, cgroup2Root } from './cgroups';
+import { NameLookups, parseResolver } from './names';
 import { printable } from '../view/printable';
 
 export interface RecordOptions extends ProbeCliOptions {
@@ -35,6 +36,8 @@ export interface RecordOptions extends ProbeCliOptions {
   rows?: number;
   sort: SortKey;
   status?: boolean;
+  resolve?: boolean;
+  resolver?: string;
 }
 
 /** tcptop-web-1-20261126-083127.db, in the recorder's local time. */
@@ -62,6 +65,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     VIEW_OPTIONS.nosummary,
     { flags: '-r, --rows <rows>', description: 'with --live: at most this many rows per section', parse: parseRows('-r/--rows') },
     { flags: '-s, --sort <key>', description: `with --live: sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
+    { flags: '--no-resolve', description: 'do not look up the names of remote addresses (by default /etc/hosts, then reverse DNS, in the background)' },
+    { flags: '--resolver <addr:port>', description: 'the DNS server for the names of remote addresses (default: the system\'s)', parse: parseResolver, conflicts: ['resolve'] },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
   ],
   examples: [
@@ -97,6 +102,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       };
       const cgroupRoot = cgroup2Root();
       const cgroups = cgroupRoot === null ? null : new CgroupPaths(cgroupRoot);
+      const names = opts.resolve === false ? null : new NameLookups({ server: opts.resolver });
       const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration,
         cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
@@ -108,6 +114,11 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
         try {
           w.append(s.frame, s.flows);
+          if (names) {
+            // names found since the last frame; this frame's new addresses are looked up in the background
+            w.addNames(names.take());
+            for (let i = 0; i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+          }
         } catch (err) {
           throw writeError(file, w.frames, err);
         }
@@ -117,6 +128,10 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         }
       });
       status?.end();
+      if (names) {
+        w.addNames(names.take());
+        names.close();
+      }
       w.close(true, wallUs());
       writer = null;
       process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${printable(file)}\n`);
