@@ -50,6 +50,11 @@ export class CgroupPaths {
     return ids.map((id) => this.cache.get(id) ?? null);
   }
 
+  /** The path of an id as cached now, without walking: undefined when not known. */
+  known(id: number): string | undefined {
+    return this.cache.get(id);
+  }
+
   /** Ids known now. */
   get size(): number {
     return this.cache.size;

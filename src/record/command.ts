@@ -38,6 +38,8 @@ export interface RecordOptions extends ProbeCliOptions {
   status?: boolean;
   resolve?: boolean;
   resolver?: string;
+  names?: boolean;
+  wide?: boolean;
 }
 
 /** tcptop-web-1-20261126-083127.db, in the recorder's local time. */
@@ -67,6 +69,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     { flags: '-s, --sort <key>', description: `with --live: sort rows by ${SORT_KEYS.join('|')} bytes`, parse: parseChoice('-s/--sort', SORT_KEYS), defaultValue: 'all' },
     { flags: '--no-resolve', description: 'do not look up the names of remote addresses (by default /etc/hosts, then reverse DNS, in the background)' },
     { flags: '--resolver <addr:port>', description: 'the DNS server for the names of remote addresses (default: the system\'s)', parse: parseResolver, conflicts: ['resolve'] },
+    { flags: '--names', description: 'with --live: show remote hosts by name once looked up' },
+    { flags: '--wide', description: 'with --live: add a UNIT column, the systemd unit of each flow\'s cgroup' },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
   ],
   examples: [
@@ -107,7 +111,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
-      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort };
+      const view = { clear: !opts.noclear, summary: !opts.nosummary, rows: opts.rows, sort: opts.sort, names: opts.names ?? false, wide: opts.wide ?? false };
       if (opts.live) await write(banner(opts.interval));
 
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, startMono);
@@ -124,7 +128,17 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         }
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
-          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
+          const rows = frameRows(s.flows);
+          if (view.names || view.wide) {
+            rows.forEach((r, i) => {
+              const cgroup = s.flows.flows[i].cgroup;
+              const path = view.wide && cgroups && cgroup ? cgroups.known(cgroup) : undefined;
+              if (path !== undefined) r.cgroupPath = path;
+              const name = view.names ? names?.nameOf(r.raddr) : undefined;
+              if (name !== undefined) r.name = name;
+            });
+          }
+          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
         }
       });
       status?.end();

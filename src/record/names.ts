@@ -63,6 +63,8 @@ export class NameLookups {
   private readonly seen = new Map<string, true>();
   private readonly queue: string[] = [];
   private readonly ready: NameRow[] = [];
+  /** Names found, for the live view; as bounded as the addresses remembered. */
+  private readonly named = new Map<string, string>();
   private running = 0;
   private started: number[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -111,11 +113,22 @@ export class NameLookups {
     const host = hostOf(addr);
     const fromHosts = this.hosts.get(host) ?? this.hosts.get(addr);
     if (fromHosts !== undefined) {
-      this.ready.push({ addr, name: fromHosts, lookedUpUs: this.wallUs() });
+      this.found({ addr, name: fromHosts, lookedUpUs: this.wallUs() });
       return;
     }
     this.queue.push(addr);
     this.pump();
+  }
+
+  /** The name found for an address, if any so far. */
+  nameOf(addr: string): string | undefined {
+    return this.named.get(addr);
+  }
+
+  private found(row: NameRow): void {
+    if (this.named.size >= this.maxCache) this.named.delete(this.named.keys().next().value!);
+    this.named.set(row.addr, row.name);
+    this.ready.push(row);
   }
 
   /** The names found since the last call. */
@@ -166,7 +179,7 @@ export class NameLookups {
       this.running--;
       if (name !== null && !this.closed) {
         this.stats.named++;
-        this.ready.push({ addr, name, lookedUpUs: this.wallUs() });
+        this.found({ addr, name, lookedUpUs: this.wallUs() });
       } else if (name === null) this.stats.failed++;
       this.pump();
     };

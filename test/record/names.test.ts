@@ -171,3 +171,27 @@ test('/etc/hosts first; --resolver forms; a lookup that fails or times out leave
   assert.deepEqual(n.stats, { lookups: 5, named: 3, failed: 2 });
   n.close();
 });
+
+test('record --live --names --wide: the live view shows a remote host by name once looked up, and the UNIT column', kernel, async (t) => {
+  const server = await dnsServer(t, { '127.0.0.5': 'db-five.test' });
+  const file = path.join(tempDir(t), 'live.db');
+  const child = tcptopAsync(['record', '-o', file, '-i', '0.2', '--live', '-C', '--names', '--wide', '--resolver', server, '-p', String(process.pid)]);
+  const exited = once(child, 'exit');
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  try {
+    await until('recording', () => err.includes('recording to'));
+    // a frame shows a flow while it moves bytes: the first ones show the address, those after the lookup the name
+    for (let i = 0; i < 40 && !out.includes('db-five.test:'); i++) {
+      await transfer({ listen: '127.0.0.5', connect: '127.0.0.5', localAddress: '127.0.0.9', up: 10_000, down: 10 });
+      await sleep(100);
+    }
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+  assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
+  assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
+});
