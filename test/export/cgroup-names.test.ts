@@ -9,6 +9,7 @@ import { frameFlowsOf, type FlowBytes } from '../../src/capture/types';
 import { SAMPLE_HEADER } from '../../fixtures/generate';
 import { CgroupPseudonyms, NamePseudonyms } from '../../src/export/anonymize';
 import { tcptop } from '../helpers/cli';
+import { SAMPLE } from '../helpers/paths';
 import { tempDir } from '../helpers/tmp';
 
 const HEX = 'e4'.repeat(32);
@@ -102,4 +103,12 @@ test('replay --names shows remote hosts by name, --wide adds the UNIT column; wi
   db.prepare("UPDATE name SET name = ? WHERE addr = '10.9.8.6'").run('evil\x1b[2J');
   db.close();
   assert.ok(view('--names').some((l) => l.includes('evil\\x1b[2J:443')), view('--names').join('\n'));
+});
+
+test('a version 1 capture reports every flow under (none) by cgroup, unit, container and pod, and by name under its address', () => {
+  for (const by of ['cgroup', 'unit', 'container']) assert.deepEqual(csv(SAMPLE, by).map((r) => r[0]), ['(none)'], by);
+  assert.deepEqual(csv(SAMPLE, 'pod').map((r) => r.slice(0, 2)), [['(none)', '(none)']]);
+  assert.deepEqual(csv(SAMPLE, 'name'), csv(SAMPLE, 'host'));
+  const json = JSON.parse(tcptop(['report', '--by', 'unit', '--by', 'name', '--json', SAMPLE]).stdout) as { rows: Record<string, unknown>[] };
+  assert.ok(json.rows.length > 0 && json.rows.every((r) => r.unit === '(none)' && typeof r.name === 'string'), JSON.stringify(json.rows[0]));
 });
