@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type { CaptureHeader } from '../capture/meta';
-import { frameRows, type FrameFlows } from '../capture/types';
+import type { FrameFlows } from '../capture/types';
 import { MIN_MAX_BYTES } from '../capture/retention';
 import { CaptureWriter } from '../capture/writer';
 import { parseChoice, parseCount, parseDuration, parseInterval, parseRows, parseSize } from '../cli/parse';
@@ -20,6 +20,7 @@ import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './option
 import { Sampler } from './sampler';
 import { CgroupPaths, cgroup2Root } from './cgroups';
 import { NameLookups, parseResolver } from './names';
+import { decoratedRows } from './decorate';
 import { printable } from '../view/printable';
 
 export interface RecordOptions extends ProbeCliOptions {
@@ -128,16 +129,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         }
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
-          const rows = frameRows(s.flows);
-          if (view.names || view.wide) {
-            rows.forEach((r, i) => {
-              const cgroup = s.flows.flows[i].cgroup;
-              const path = view.wide && cgroups && cgroup ? cgroups.known(cgroup) : undefined;
-              if (path !== undefined) r.cgroupPath = path;
-              const name = view.names ? names?.nameOf(r.raddr) : undefined;
-              if (name !== undefined) r.name = name;
-            });
-          }
+          // the writer has looked up this frame's new cgroups: the cache has them
+          const rows = decoratedRows(s.flows, view.names ? names : null, view.wide ? cgroups : null, false);
           await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
         }
       });

@@ -195,3 +195,23 @@ test('record --live --names --wide: the live view shows a remote host by name on
   assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
   assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
 });
+
+test('the live tool with --names --wide: remote hosts by name once looked up, and the UNIT column', kernel, async (t) => {
+  const server = await dnsServer(t, { '127.0.0.5': 'db-five.test' });
+  const child = tcptopAsync(['-C', '--names', '--wide', '--resolver', server, '-p', String(process.pid), '0.2']);
+  const exited = once(child, 'exit');
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  try {
+    await until('tracing', () => out.includes('Tracing...'));
+    for (let i = 0; i < 40 && !out.includes('db-five.test:'); i++) {
+      await transfer({ listen: '127.0.0.5', connect: '127.0.0.5', localAddress: '127.0.0.9', up: 10_000, down: 10 });
+      await sleep(100);
+    }
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+  assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
+  assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
+});
