@@ -10,13 +10,14 @@ import { benchMetrics } from './metrics';
 import { machine } from './recorder';
 import { benchReport, HTML_MAX_SHOWN_MS, HTML_MAX_MB, type ReportBench } from './report';
 import { benchWriterChurn } from './writer';
+import { benchCgroupsNames } from './names';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'T6', 'T7', 'report', 'view', 'metrics'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -58,6 +59,8 @@ async function main(): Promise<number> {
     }
     log('the writer under connection churn');
     rows.push(benchWriterChurn(dir));
+    log('cgroups and names: 10,000 flows, 500 cgroups, 1,000 addresses');
+    rows.push(benchCgroupsNames(dir));
     log('report and chart over the generated hour');
     rows.push(...reportRows(benchReport({ log: (l) => log(`  ${l}`) })));
     log('the live metrics endpoint at 10,000 flows');

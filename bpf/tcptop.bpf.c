@@ -188,6 +188,8 @@ static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32
 	f->gen += 1;
 	f->id.pid = tgid;
 	bpf_get_current_comm(f->id.comm, sizeof(f->id.comm));
+	/* once per flow, like the comm: nothing per event */
+	f->id.cgroup = bpf_get_current_cgroup_id();
 	/* not skc_num: a half-closed socket that reached TCP_CLOSE has it zeroed while still readable */
 	f->id.lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	f->id.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));

@@ -29,6 +29,7 @@ struct tcptop_flow_ident {
 	__u8 laddr[16]; /* IPv4 uses the first 4 bytes */
 	__u8 raddr[16];
 	char comm[TCPTOP_COMM_LEN];
+	__u64 cgroup; /* cgroup v2 id (the cgroup directory's inode number) of the process that took the slot; 0 unknown */
 };
 
 /* One element of the mmapable flow table. Counters are cumulative since the slot was taken. */

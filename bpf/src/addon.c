@@ -805,6 +805,7 @@ static napi_value snapshot_layout(napi_env env)
 	RECORD("laddr", flow.id.laddr);
 	RECORD("raddr", flow.id.raddr);
 	RECORD("comm", flow.id.comm);
+	RECORD("cgroup", flow.id.cgroup);
 #undef HEADER
 #undef RECORD
 	napi_create_object(env, &layout);

@@ -7,7 +7,7 @@ import { CaptureError, describeErrno } from '../errors';
 import { grown } from './grow';
 import { MAX_WALL_US, rowsToMeta, type CaptureMeta } from './meta';
 import {
-  ALTERED, APPLICATION_ID, FLOW_BITS, frameParams, PACKED_FLOWS, SAMPLES_OF_FRAMES, SCHEMA_VERSION, schemaProblem, TABLES,
+  ALTERED, APPLICATION_ID, FLOW_BITS, frameParams, PACKED_FLOWS, SAMPLES_OF_FRAMES, SCHEMA_VERSION, schemaProblem, tablesOf,
   type SchemaObject,
 } from './schema';
 import type { Flow, FlowBytes, Frame, Sample } from './types';
@@ -67,6 +67,10 @@ export class CaptureReader {
   private collectSeq = 0;
   private collectLast = -1;
   private scratch: SampleColumns | null = null;
+  /** The file's format version (PRAGMA user_version): 1 has no cgroups and no names. */
+  readonly version: number;
+  private cgroupRows: Map<number, string | null> | null = null;
+  private nameMap: Map<string, string> | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
     // Defined up front: better-sqlite3 refuses to define a function while a statement (frames()) is being iterated.
@@ -79,8 +83,9 @@ export class CaptureReader {
       this.collectInto!.push(id, checkedBytes(rx), checkedBytes(tx));
       return null;
     });
+    this.version = Number(db.pragma('user_version', { simple: true }));
     this.meta = this.guard(() => {
-      const problem = checkSchema(db);
+      const problem = checkSchema(db, this.version);
       if (problem) throw new CaptureError(path, `damaged capture: ${problem} (${ALTERED})`);
       const rows = rowLimit(path);
       checkFrames(db, rows);
@@ -200,8 +205,11 @@ export class CaptureReader {
   flowBytes(seq: number): FlowBytes[] {
     return this.samples(seq).map((s) => {
       const f = this.flow(s.flow);
-      return { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
+      const out: FlowBytes = { pid: f.pid, comm: f.comm, family: f.family, laddr: f.laddr, lport: f.lport, raddr: f.raddr, rport: f.rport,
         rxBytes: s.rxBytes, txBytes: s.txBytes };
+      if (f.cgroupPath !== undefined) out.cgroupPath = f.cgroupPath;
+      if (f.name !== undefined) out.name = f.name;
+      return out;
     });
   }
 
@@ -234,13 +242,67 @@ export class CaptureReader {
     let f = this.flowCache.get(id);
     if (!f) {
       f = this.guard(() => {
-        const r = this.stmt('flow', 'SELECT id, pid, comm, family, laddr, lport, raddr, rport FROM flow WHERE id = ?').get(id) as Row | undefined;
+        const cols = this.version >= 2 ? ', cgroup' : '';
+        const r = this.stmt('flow', `SELECT id, pid, comm, family, laddr, lport, raddr, rport${cols} FROM flow WHERE id = ?`).get(id) as Row | undefined;
         if (!r) throw new Damage(`a sample refers to flow ${id}, which is missing`);
-        return toFlow(r);
+        const flow = toFlow(r);
+        if (this.version >= 2) {
+          const cg = checkedCount(r.cgroup, `flow ${flow.id} cgroup`, Number.MAX_SAFE_INTEGER);
+          flow.cgroup = cg;
+          if (cg !== 0) flow.cgroupPath = this.cgroupText(cg);
+          const name = this.names().get(flow.raddr);
+          if (name !== undefined) flow.name = name;
+        }
+        return flow;
       });
       this.flowCache.set(id, f);
     }
     return f;
+  }
+
+  /**
+   * What a cgroup id stands for: its path under the cgroup2 mount, `cgroup ID (gone)` when it was removed before
+   * the recorder looked it up, `cgroup ID` when the capture does not say.
+   */
+  cgroupText(id: number): string {
+    const path = this.cgroupPath(id);
+    return path === undefined ? `cgroup ${id}` : path === null ? `cgroup ${id} (gone)` : path;
+  }
+
+  /** A cgroup's path as recorded: null when it was gone, undefined when the capture has no row for it. */
+  cgroupPath(id: number): string | null | undefined {
+    if (!this.cgroupRows) {
+      const rows = new Map<number, string | null>();
+      if (this.version >= 2) {
+        this.guard(() => {
+          const all = this.stmt('cgroups', 'SELECT id, path, gone FROM cgroup LIMIT @rows').all({ rows: rowLimit(this.path) }) as Row[];
+          for (const r of all) {
+            const cid = checkedCount(r.id, 'cgroup id', Number.MAX_SAFE_INTEGER);
+            rows.set(cid, r.gone === 1 || r.path === null ? null : checkedText(r.path, `cgroup ${cid} path`, MAX_PATH));
+          }
+        });
+      }
+      this.cgroupRows = rows;
+    }
+    return this.cgroupRows.get(id);
+  }
+
+  /** The names of remote addresses the recorder looked up, by address (none in a version 1 capture). */
+  names(): Map<string, string> {
+    if (!this.nameMap) this.nameMap = new Map(this.nameRows().map((r) => [r.addr, r.name]));
+    return this.nameMap;
+  }
+
+  /** The name table's rows: each address's name and when it was looked up (none in a version 1 capture). */
+  nameRows(): { addr: string; name: string; lookedUpUs: number }[] {
+    if (this.version < 2) return [];
+    return this.guard(() => {
+      const rows = this.stmt('names', 'SELECT addr, name, looked_up_us FROM name LIMIT @rows').all({ rows: rowLimit(this.path) }) as Row[];
+      return rows.map((r) => {
+        const addr = checkedText(r.addr, 'a named address', MAX_NAME);
+        return { addr, name: checkedText(r.name, `the name of ${addr}`, MAX_PATH), lookedUpUs: checkedCount(r.looked_up_us, `the lookup time of ${addr}`, MAX_WALL_US) };
+      });
+    });
   }
 
   /** Sums over frames fromSeq..toSeq, computed by SQLite. */
@@ -425,7 +487,7 @@ export function shortFileProblem(path: string, size: number, headerSize: number,
 }
 
 /** The format's objects as tcptop creates them, read from a database made by TABLES: what a capture must hold. */
-let formatSchema: { objects: SchemaObject[]; columns: Record<string, string[]> } | null = null;
+const formatSchemas = new Map<number, { objects: SchemaObject[]; columns: Record<string, string[]> }>();
 
 const SCHEMA_QUERY = 'SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema ORDER BY rowid LIMIT 100';
 
@@ -434,15 +496,19 @@ function columnsOf(db: Database.Database, table: string): string[] {
 }
 
 /** What differs between the file's schema and the format's, or null: see schemaProblem. Reads no table. */
-function checkSchema(db: Database.Database): string | null {
+function checkSchema(db: Database.Database, version: number): string | null {
+  let formatSchema = formatSchemas.get(version);
+  const tables = tablesOf(version);
+  if (tables === null) return `unknown format version ${version}`;
   if (!formatSchema) {
     const mem = new Database(':memory:');
     try {
-      mem.exec(TABLES);
+      mem.exec(tables);
       const objects = mem.prepare(SCHEMA_QUERY).all() as SchemaObject[];
       const columns: Record<string, string[]> = {};
       for (const o of objects) if (o.type === 'table') columns[o.name] = columnsOf(mem, o.name);
       formatSchema = { objects, columns };
+      formatSchemas.set(version, formatSchema);
     } finally {
       mem.close();
     }
@@ -492,6 +558,8 @@ function rowLimit(path: string): number {
 const tooManyRows = 'a table has more rows than the file can hold (its pages are linked more than once)';
 /** The longest texts tcptop writes in a flow (a process name has at most 15 bytes, an address 45 characters) and a frame. */
 const MAX_NAME = 64;
+/** The longest cgroup path or host name read (a path under the cgroup2 mount is at most PATH_MAX). */
+const MAX_PATH = 4096;
 const MAX_LOADAVG = 256;
 
 const intIn = (col: string, min: number, max: number) => `(typeof(${col}) = 'integer' AND ${col} BETWEEN ${min} AND ${max})`;

@@ -3,10 +3,14 @@
 /** `PRAGMA application_id`: the bytes "tcpt", so `file(1)` and readers can tell a capture from other SQLite files. */
 export const APPLICATION_ID = 0x74637074;
 
-/** `PRAGMA user_version`: bumped on any change a reader of the previous version would misread. */
-export const SCHEMA_VERSION = 1;
+/**
+ * `PRAGMA user_version`: bumped on any change a reader of the previous version would misread. Version 2 added
+ * each flow's cgroup and the names of remote addresses; version 1 captures are still read.
+ */
+export const SCHEMA_VERSION = 2;
 
-export const TABLES = `
+/** The statements of format version 1: what a version 1 capture holds, exactly. */
+export const TABLES_V1 = `
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -70,6 +74,33 @@ CREATE VIEW flow_sample AS
   JOIN frame fr ON fr.seq = s.frame
   JOIN flow fl ON fl.id = s.flow;
 `;
+
+/** Format version 2 (SCHEMA_VERSION): version 1 with each flow's cgroup, the cgroups' paths and remote addresses' names. */
+export const TABLES = TABLES_V1.replace(
+  '  rport   INTEGER NOT NULL\n);',
+  '  rport   INTEGER NOT NULL,\n  cgroup  INTEGER NOT NULL DEFAULT 0\n);',
+) + `
+-- The cgroups flows were in, each once: its cgroup v2 id and its path under the cgroup2 mount ('/' is the root).
+-- A cgroup removed before the recorder looked it up has no path and gone = 1.
+CREATE TABLE cgroup (
+  id    INTEGER PRIMARY KEY,
+  path  TEXT,
+  gone  INTEGER NOT NULL DEFAULT 0
+);
+
+-- Names of remote addresses, by reverse DNS or /etc/hosts, and when they were looked up. An address whose lookup
+-- failed has no row.
+CREATE TABLE name (
+  addr          TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  looked_up_us  INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** The statements a capture of this format version holds, or null for a version this tcptop does not read. */
+export function tablesOf(version: number): string | null {
+  return version === 1 ? TABLES_V1 : version === 2 ? TABLES : null;
+}
 
 /** Bits of a packed sample key that hold the flow id; the frame's seq is above them. */
 export const FLOW_BITS = 20;

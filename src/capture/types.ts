@@ -14,6 +14,11 @@ export interface FlowKey {
   lport: number;
   raddr: string;
   rport: number;
+  /**
+   * The cgroup v2 id of the process when the flow began (0 or absent: unknown). Not part of the flow's identity:
+   * a process's sockets to one peer and port are one flow whichever cgroup it was in.
+   */
+  cgroup?: number;
 }
 
 /** One string per distinct flow, for maps keyed by flow. */
@@ -29,6 +34,10 @@ export interface KeyedFlow extends FlowKey {
 /** A flow as stored: its key and the id samples refer to. */
 export interface Flow extends FlowKey {
   id: number;
+  /** What the flow's cgroup stands for (CaptureReader.cgroupText); absent when the capture does not say. */
+  cgroupPath?: string;
+  /** The remote address's name, when the recorder looked it up. */
+  name?: string;
 }
 
 /** The five fields of /proc/loadavg and its raw text. */
@@ -115,6 +124,9 @@ export interface Sample {
 export interface FlowBytes extends FlowKey {
   rxBytes: number;
   txBytes: number;
+  /** As in Flow: the flow's cgroup path and the remote address's name, when the capture has them. */
+  cgroupPath?: string;
+  name?: string;
 }
 
 /** Adds up the bytes of the same flow across lists. */

@@ -7,7 +7,7 @@ import { sideFiles } from './files';
 import { FlowIds } from './flow-ids';
 import { grown } from './grow';
 import { CHECKPOINT_PAGES, Retention } from './retention';
-import { APPLICATION_ID, PACKED_FLOWS, SCHEMA_VERSION, TABLES } from './schema';
+import { APPLICATION_ID, PACKED_FLOWS, SCHEMA_VERSION, TABLES, TABLES_V1 } from './schema';
 import type { FrameFlows, FrameInput } from './types';
 
 export interface CreateOptions {
@@ -22,6 +22,21 @@ export interface CreateOptions {
    * thrown away if the writing stops half-way and made durable once, when closed.
    */
   bulk?: boolean;
+  /**
+   * The paths of cgroup ids first met in a frame, under the cgroup2 mount (null: the cgroup is gone; undefined:
+   * not known, no row), stored once per id with the frame. Without it, flows keep their cgroup ids and the capture
+   * has no paths for them.
+   */
+  cgroupPaths?: (ids: readonly number[]) => (string | null | undefined)[];
+  /** Write this older format version instead (1: no cgroups, no names), for captures that must stay readable by older readers. */
+  formatVersion?: 1;
+}
+
+/** A remote address's name as stored: looked up at lookedUpUs (wall clock, microseconds). */
+export interface NameRow {
+  addr: string;
+  name: string;
+  lookedUpUs: number;
 }
 
 /** Rows numbered below this, with flow ids below 2^32, sort as one number each: id * ROW_SPAN + row. */
@@ -94,6 +109,16 @@ export class CaptureWriter {
   private readonly insertWideSample: Database.Statement;
   private readonly maxFlowId: Database.Statement;
   private readonly upsertMeta: Database.Statement;
+  /** Null when writing format version 1, which has no cgroups and no names. */
+  private readonly insertCgroup: Database.Statement | null;
+  private readonly upsertName: Database.Statement | null;
+  /** Cgroup ids with a row, and those the frame being written added (forgotten again if it rolls back). */
+  private readonly cgroupsStored = new Set<number>();
+  private readonly cgroupsAdded: number[] = [];
+  private readonly cgroupPaths: CreateOptions['cgroupPaths'];
+  /** Writing format version 1: flows without their cgroup, no cgroups, no names. */
+  private readonly v1: boolean;
+  private readonly flowWidth: number;
   private readonly writeFrame: (frame: FrameInput, flows: FrameFlows) => number;
   /**
    * The last frame appended, held so that objects of its shapes (V8 maps) stay alive between frames: a full
@@ -112,7 +137,13 @@ export class CaptureWriter {
     this.maxFlowId = db.prepare('SELECT coalesce(max(id), 0) FROM flow').pluck();
     this.insertWideSample = db.prepare('INSERT INTO sample_wide (frame, flow, rx_bytes, tx_bytes) VALUES (?,?,?,?)');
     this.upsertMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-    this.flowRows = new RowBatch(db, 'INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport)', 8);
+    this.v1 = options.formatVersion === 1;
+    this.flowWidth = this.v1 ? 8 : 9;
+    this.flowRows = new RowBatch(db, `INSERT INTO flow (id, pid, comm, family, laddr, lport, raddr, rport${this.v1 ? '' : ', cgroup'})`, this.flowWidth);
+    this.insertCgroup = this.v1 ? null : db.prepare('INSERT OR IGNORE INTO cgroup (id, path, gone) VALUES (?, ?, ?)');
+    this.upsertName = this.v1 ? null : db.prepare(`INSERT INTO name (addr, name, looked_up_us) VALUES (?, ?, ?)
+      ON CONFLICT(addr) DO UPDATE SET name = excluded.name, looked_up_us = excluded.looked_up_us`);
+    this.cgroupPaths = this.v1 ? undefined : options.cgroupPaths;
     this.sampleRows = new RowBatch(db, 'INSERT INTO sample_packed (key, rx_bytes, tx_bytes)', 3);
     this.writeFrame = db.transaction((frame: FrameInput, flows: FrameFlows) => this.insert(frame, flows));
     this.retention = Retention.of(db, { maxBytes: options.maxBytes, maxAgeUs: options.maxAgeUs });
@@ -129,7 +160,8 @@ export class CaptureWriter {
     try {
       db = new Database(path, { fileMustExist: true });
       db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      const version = options.formatVersion ?? SCHEMA_VERSION;
+      db.pragma(`user_version = ${version}`);
       db.pragma('journal_mode = WAL');
       // One fsync per frame is cheap at our rate and makes committed frames survive power loss too.
       db.pragma(options.bulk ? 'synchronous = OFF' : 'synchronous = FULL');
@@ -137,9 +169,9 @@ export class CaptureWriter {
       db.pragma('cache_size = -2000');
       db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
       db.transaction(() => {
-        db.exec(TABLES);
+        db.exec(version === 1 ? TABLES_V1 : TABLES);
         const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-        for (const [k, v] of Object.entries(headerToRows(header, SCHEMA_VERSION))) put.run(k, v);
+        for (const [k, v] of Object.entries(headerToRows(header, version))) put.run(k, v);
       })();
     } catch (err) {
       throw new CaptureError(path, `cannot create capture: ${(err as Error).message}`, 1);
@@ -172,9 +204,11 @@ export class CaptureWriter {
     } catch (err) {
       // The transaction was rolled back: so were the flows it added, which the id cache must forget.
       for (const key of this.addedFlows) this.ids.forget(key);
+      for (const id of this.cgroupsAdded) this.cgroupsStored.delete(id);
       throw err;
     } finally {
       this.addedFlows.length = 0;
+      this.cgroupsAdded.length = 0;
       // ended either way: a flow's bytes after its end cannot come
       if (columns.ended) for (const key of columns.ended) this.ids.forget(key);
     }
@@ -191,6 +225,27 @@ export class CaptureWriter {
   /** Frames dropped so far to stay within --max-size/--max-duration. */
   get droppedFrames(): number {
     return this.dropped;
+  }
+
+  /** Stores cgroups as another capture has them (export): each id once, the first path given kept. */
+  addCgroups(rows: readonly { id: number; path: string | null }[]): void {
+    const insert = this.insertCgroup;
+    if (!insert || rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) {
+        insert.run(r.id, r.path, r.path === null ? 1 : 0);
+        this.cgroupsStored.add(r.id);
+      }
+    })();
+  }
+
+  /** Stores the names of remote addresses, in one transaction; a name looked up again replaces the older one. */
+  addNames(rows: readonly NameRow[]): void {
+    const upsert = this.upsertName;
+    if (!upsert || rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) upsert.run(r.addr, r.name, r.lookedUpUs);
+    })();
   }
 
   setMeta(key: string, value: string): void {
@@ -248,7 +303,13 @@ export class CaptureWriter {
         if (nextId === 0) nextId = Number(this.maxFlowId.get()) + 1;
         h = ids.add(key, nextId);
         this.addedFlows.push(key);
+        const cgroup = f.cgroup ?? 0;
         added.push(nextId++, f.pid, f.comm, f.family, f.laddr, f.lport, f.raddr, f.rport);
+        if (!this.v1) added.push(cgroup);
+        if (cgroup !== 0 && !this.v1 && !this.cgroupsStored.has(cgroup)) {
+          this.cgroupsStored.add(cgroup);
+          this.cgroupsAdded.push(cgroup);
+        }
       }
       // The same flow can come twice in one frame (a closed socket and a new one with the same ends): merge.
       const row = ids.rowIn(h, pass);
@@ -266,7 +327,15 @@ export class CaptureWriter {
         n++;
       }
     }
-    if (added.length > 0) this.flowRows.run(added, added.length / 8);
+    if (added.length > 0) this.flowRows.run(added, added.length / this.flowWidth);
+    if (this.cgroupsAdded.length > 0 && this.cgroupPaths && this.insertCgroup) {
+      const paths = this.cgroupPaths(this.cgroupsAdded);
+      const insert = this.insertCgroup;
+      this.cgroupsAdded.forEach((id, i) => {
+        const path = paths[i];
+        if (path !== undefined) insert.run(id, path, path === null ? 1 : 0);
+      });
+    }
     // In key order, so every row goes at the end of the table and its pages fill up.
     const order = inOrder ? null : rowsById(rows.id, n);
     const base = seq * PACKED_FLOWS;

@@ -136,3 +136,98 @@ export function anonymizeHeader(h: CaptureHeader, bootId: string): CaptureHeader
     filters: h.filters.cgroup === undefined ? h.filters : { ...h.filters, cgroup: '(anonymized)' },
   };
 }
+
+/** Parts of cgroup paths that say nothing about the host: the standard slices of systemd, the container runtimes and Kubernetes. */
+const KEPT_CGROUP_PARTS = new Set(['system.slice', 'user.slice', 'machine.slice', 'init.scope', 'kubepods.slice', 'kubepods-burstable.slice',
+  'kubepods-besteffort.slice', 'kubepods', 'burstable', 'besteffort', 'docker']);
+const CONTAINER_SCOPE = /^(docker|cri-containerd|crio|libpod)-([0-9a-f]{64})\.scope$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const UID = '[0-9a-f]{8}([-_])[0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}';
+const POD_SLICE = new RegExp(`^(kubepods(?:-(?:burstable|besteffort))?-pod)(${UID})\\.slice$`);
+const POD_DIR = new RegExp(`^pod(${UID})$`);
+const UNIT_SUFFIX = /\.(service|scope|slice|socket|mount)$/;
+
+/**
+ * Pseudonyms for cgroup paths, part by part, each part always the same one: the standard slices stay, container
+ * ids and pod UIDs become other ids of the same shape, any other part `unit-N.service`, `slice-N.slice` or `cgroup-N`
+ * (its systemd suffix kept). So `report --by unit|container|pod` still groups an anonymized capture as the original,
+ * and no original part is left. Pure: the caller gives every original path up front.
+ */
+export class CgroupPseudonyms {
+  private readonly originals = new Set<string>();
+  private readonly parts = new Map<string, string>();
+  private readonly ids = new Map<string, string>();
+  private next = 1;
+
+  constructor(paths: Iterable<string>) {
+    for (const p of paths) for (const part of p.split('/')) if (part) this.originals.add(part);
+  }
+
+  /** The parts replaced so far: none of them may be left in the file. */
+  replaced(): string[] {
+    return [...this.parts.keys(), ...this.ids.keys()];
+  }
+
+  path(path: string): string {
+    return `/${path.split('/').filter((p) => p !== '').map((p) => this.part(p)).join('/')}`;
+  }
+
+  private part(part: string): string {
+    if (KEPT_CGROUP_PARTS.has(part)) return part;
+    const scope = CONTAINER_SCOPE.exec(part);
+    if (scope) return `${scope[1]}-${this.hex(scope[2])}.scope`;
+    if (HEX64.test(part)) return this.hex(part);
+    const slice = POD_SLICE.exec(part);
+    if (slice) return `${slice[1]}${this.uid(slice[2], slice[3])}.slice`;
+    const dir = POD_DIR.exec(part);
+    if (dir) return `pod${this.uid(dir[1], dir[2])}`;
+    let p = this.parts.get(part);
+    if (p === undefined) {
+      const suffix = UNIT_SUFFIX.exec(part)?.[1];
+      const kind = suffix === undefined ? 'cgroup' : suffix === 'slice' ? 'slice' : 'unit';
+      do p = `${kind}-${this.next++}${suffix === undefined ? '' : `.${suffix}`}`;
+      while (this.originals.has(p));
+      this.parts.set(part, p);
+    }
+    return p;
+  }
+
+  private hex(id: string): string {
+    return this.memoId(id, (n) => n.toString(16).padStart(64, '0'));
+  }
+
+  private uid(uid: string, sep: string): string {
+    return this.memoId(uid, (n) => ['00000000', '0000', '4000', '8000', n.toString(16).padStart(12, '0')].join(sep));
+  }
+
+  private memoId(id: string, make: (n: number) => string): string {
+    let v = this.ids.get(id);
+    if (v === undefined) {
+      do v = make(this.next++);
+      while (this.originals.has(v) || [...this.originals].some((o) => o.includes(v!)));
+      this.ids.set(id, v);
+    }
+    return v;
+  }
+}
+
+/** Pseudonyms for the names of remote hosts: host-1.invalid, host-2.invalid ... in the order first asked for. */
+export class NamePseudonyms {
+  private readonly names = new Map<string, string>();
+  private readonly originals: Set<string>;
+  private next = 1;
+
+  constructor(names: Iterable<string>) {
+    this.originals = new Set(names);
+  }
+
+  name(original: string): string {
+    let v = this.names.get(original);
+    if (v === undefined) {
+      do v = `host-${this.next++}.invalid`;
+      while (this.originals.has(v));
+      this.names.set(original, v);
+    }
+    return v;
+  }
+}

@@ -19,8 +19,9 @@ import { dateTimeOf, displayZone } from '../time/zone';
 import { grouped } from '../view/units';
 import { parseChoice, parseDuration } from '../cli/parse';
 import { LABEL_KEYS, DEFAULT_LABEL_KEYS, type LabelKey } from '../metrics/labels';
-import { anonymizeHeader, Pseudonyms } from './anonymize';
 import { exportOpenMetrics } from './openmetrics';
+import { anonymizeHeader, CgroupPseudonyms, NamePseudonyms, Pseudonyms } from './anonymize';
+import { TABLES } from '../capture/schema';
 import { addressTexts, containsText, findAddressText } from './leaks';
 
 export interface ExportOptions {
@@ -41,6 +42,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Hostnames shorter than this are not searched for in the bytes: they would turn up in any binary data. */
 const MIN_HOSTNAME_SCAN = 4;
+/** Replaced cgroup path parts and host names shorter than this are not looked for (they could be any bytes). */
+const MIN_TEXT_SCAN = 6;
 
 export const exportCommand: CommandSpec<ExportOptions> = {
   name: 'export',
@@ -86,13 +89,26 @@ export const exportCommand: CommandSpec<ExportOptions> = {
       const range = resolveRange(reader, span, zone, opts.from, opts.to);
       const flows = flowsIn(reader, range);
       const keyOf = flowKeys(flows, anonymize, opts.anonymizeComm ?? false, reader.meta.hostname);
+      const cgroupPaths = flows.map((f) => (f.cgroup ? reader.cgroupPath(f.cgroup) : undefined)).filter((p): p is string => typeof p === 'string');
+      const cgroups = anonymize ? new CgroupPseudonyms(cgroupPaths) : null;
+      const raddrs = new Set(flows.map((f) => f.raddr));
+      const nameRows = reader.nameRows().filter((r) => raddrs.has(r.addr));
+      const names = anonymize ? new NamePseudonyms(nameRows.map((r) => r.name)) : null;
       const m = reader.meta;
       const header: CaptureHeader = {
         toolVersion: m.toolVersion, hostname: m.hostname, kernelRelease: m.kernelRelease, bootId: m.bootId,
         startWallUs: m.startWallUs, tzOffsetMinutes: m.tzOffsetMinutes, timeZone: m.timeZone, intervalUs: m.intervalUs,
         probe: m.probe, commandLine: m.commandLine, filters: m.filters,
       };
-      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, { force: opts.force, bulk: true });
+      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, {
+        force: opts.force, bulk: true,
+        // the source's format: a version 1 capture has no cgroups and no names to carry
+        formatVersion: reader.version === 1 ? 1 : undefined,
+        cgroupPaths: (ids) => ids.map((id) => {
+          const p = reader.cgroupPath(id);
+          return typeof p === 'string' && cgroups ? cgroups.path(p) : p;
+        }),
+      });
       let closed = false;
       try {
         let first: Frame | null = null;
@@ -122,6 +138,9 @@ export const exportCommand: CommandSpec<ExportOptions> = {
           frames++;
         }
         if (!first || !last) throw new CaptureError(file, 'the frames of the range went away while exporting');
+        // an address as the exported flows have it: its pseudonym when anonymized
+        const exported = new Map(flows.map((f) => [f.raddr, keyOf.get(f.id)!.raddr]));
+        writer.addNames(nameRows.map((r) => (names ? { ...r, addr: exported.get(r.addr)!, name: names.name(r.name) } : r)));
         // Keys this version does not know may say anything about the host: an anonymized export leaves them out.
         if (!anonymize) for (const [k, v] of Object.entries(m.other)) writer.setMeta(k, v);
         if (m.completeFromWallUs !== null && range.fromSeq === span.firstSeq) writer.setMeta('complete_from_wall_us', String(m.completeFromWallUs));
@@ -141,7 +160,7 @@ export const exportCommand: CommandSpec<ExportOptions> = {
         writer.close(true, endsWithSource ? m.endWallUs! : last.wallUs);
         closed = true;
         compactCapture(out);
-        if (anonymize) checkAnonymized(out, flows, m.hostname);
+        if (anonymize) checkAnonymized(out, flows, m.hostname, [...(cgroups?.replaced() ?? []), ...nameRows.map((r) => r.name)]);
         summary = `exported ${grouped(frames)} frames (${dateTimeOf(zone, first.wallUs - first.intervalUs)} to ${dateTimeOf(zone, last.wallUs)}) `
           + `and ${grouped(flows.length)} flows to ${printable(out)}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
       } catch (err) {
@@ -211,16 +230,21 @@ function flowKeys(flows: Flow[], anonymize: boolean, comms: boolean, hostname: s
   const p = new Pseudonyms(flows.flatMap((f) => [f.laddr, f.raddr]), flows.map((f) => f.comm));
   for (const f of flows) {
     keys.set(f.id, { pid: f.pid, comm: comms ? p.comm(f.comm) : f.comm, family: f.family, laddr: p.address(f.laddr), lport: f.lport,
-      raddr: p.address(f.raddr), rport: f.rport });
+      raddr: p.address(f.raddr), rport: f.rport, cgroup: f.cgroup });
   }
   return keys;
 }
 
-/** The last line of defence: the finished file's bytes, free pages and all, must hold no original address or hostname. */
-function checkAnonymized(out: string, flows: Flow[], hostname: string): void {
+/**
+ * The last line of defence: the finished file's bytes, free pages and all, must hold no original address or hostname,
+ * nor any of `texts` (the cgroup path parts and host names replaced) long enough to be told apart from the format's own words.
+ */
+function checkAnonymized(out: string, flows: Flow[], hostname: string, texts: string[]): void {
   const data = fs.readFileSync(out);
   const found = findAddressText(data, addressTexts(flows.flatMap((f) => [f.laddr, f.raddr])));
-  const leak = found !== null ? `the address ${found}` : hostname.length >= MIN_HOSTNAME_SCAN && containsText(data, hostname) ? `the hostname ${hostname}` : null;
+  const text = texts.find((t) => t.length >= MIN_TEXT_SCAN && !TABLES.includes(t) && containsText(data, t));
+  const leak = found !== null ? `the address ${found}` : hostname.length >= MIN_HOSTNAME_SCAN && containsText(data, hostname) ? `the hostname ${hostname}`
+    : text !== undefined ? `'${printable(text)}'` : null;
   if (leak) throw new CaptureError(out, `anonymization check failed: ${leak} is still in the file (nothing was written; add --anonymize-comm if a process name holds it)`, 1);
 }
 

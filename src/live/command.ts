@@ -21,9 +21,15 @@ import { hostInfo, monoUs, readLoadavg, wallUs } from '../record/host';
 import { runIntervals } from '../record/loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from '../record/options';
 import { Sampler } from '../record/sampler';
+import { CgroupPaths, cgroup2Root } from '../record/cgroups';
+import { decoratedRows } from '../record/decorate';
+import { NameLookups, parseResolver } from '../record/names';
 
 export interface LiveOptions extends ProbeCliOptions, ViewCliOptions {
   output?: string;
+  names?: boolean;
+  wide?: boolean;
+  resolver?: string;
   interactive?: boolean;
 }
 
@@ -44,6 +50,9 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     ...PROBE_OPTIONS,
     VIEW_OPTIONS.rows,
     VIEW_OPTIONS.sort,
+    { flags: '--names', description: 'show remote hosts by name once looked up (/etc/hosts, then reverse DNS, in the background)' },
+    { flags: '--resolver <addr:port>', description: 'with --names: the DNS server to ask (default: the system\'s)', parse: parseResolver },
+    { flags: '--wide', description: 'add a UNIT column: the systemd unit of each flow\'s cgroup' },
     { flags: '-o, --output <file>', description: 'full-screen view: keep what it counts in this capture file (default: a temporary one of the last hour)' },
     { flags: '--no-interactive', description: 'on a terminal too, print the classic view instead of the full-screen one' },
   ],
@@ -62,11 +71,17 @@ export const liveCommand: CommandSpec<LiveOptions> = {
     try {
       const start = monoUs();
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, start);
-      const view = viewOptionsOf(opts);
+      const view = { ...viewOptionsOf(opts), names: opts.names ?? false, wide: opts.wide ?? false };
+      const names = view.names ? new NameLookups({ server: opts.resolver }) : null;
+      const root = view.wide ? cgroup2Root() : null;
+      const cgroups = root === null ? null : new CgroupPaths(root);
       await write(banner(interval));
       await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
-        await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
+        for (let i = 0; names && i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+        const rows = view.names || view.wide ? decoratedRows(s.flows, names, cgroups, true) : frameRows(s.flows);
+        await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
       });
+      names?.close();
     } finally {
       probe.close();
     }

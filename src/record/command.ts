@@ -20,6 +20,9 @@ import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
 import { liveMetricsOf, METRICS_OPTIONS, type MetricsCliOptions } from '../metrics/live';
+import { CgroupPaths, cgroup2Root } from './cgroups';
+import { NameLookups, parseResolver } from './names';
+import { decoratedRows } from './decorate';
 
 export interface RecordOptions extends ProbeCliOptions, ViewCliOptions, MetricsCliOptions {
   output?: string;
@@ -31,6 +34,10 @@ export interface RecordOptions extends ProbeCliOptions, ViewCliOptions, MetricsC
   maxDuration?: number;
   live?: boolean;
   status?: boolean;
+  resolve?: boolean;
+  resolver?: string;
+  names?: boolean;
+  wide?: boolean;
 }
 
 /** tcptop-web-1-20261126-083127.db, in the recorder's local time. */
@@ -58,6 +65,10 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     VIEW_OPTIONS.nosummary,
     { ...VIEW_OPTIONS.rows, description: `with --live: ${VIEW_OPTIONS.rows.description}` },
     { ...VIEW_OPTIONS.sort, description: `with --live: ${VIEW_OPTIONS.sort.description}` },
+    { flags: '--no-resolve', description: 'do not look up the names of remote addresses (by default /etc/hosts, then reverse DNS, in the background)' },
+    { flags: '--resolver <addr:port>', description: 'the DNS server for the names of remote addresses (default: the system\'s)', parse: parseResolver, conflicts: ['resolve'] },
+    { flags: '--names', description: 'with --live: show remote hosts by name once looked up' },
+    { flags: '--wide', description: 'with --live: add a UNIT column, the systemd unit of each flow\'s cgroup' },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
     ...METRICS_OPTIONS,
   ],
@@ -93,11 +104,15 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         commandLine: ['tcptop', ...process.argv.slice(2)],
         filters: filtersOf(opts),
       };
-      const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration }));
+      const cgroupRoot = cgroup2Root();
+      const cgroups = cgroupRoot === null ? null : new CgroupPaths(cgroupRoot);
+      const names = opts.resolve === false ? null : new NameLookups({ server: opts.resolver });
+      const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration,
+        cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
       if (metrics) process.stderr.write(`tcptop: serving metrics at ${await metrics.start(probe.kind, toolVersion())}\n`);
       process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
-      const view = viewOptionsOf(opts);
+      const view = { ...viewOptionsOf(opts), names: opts.names ?? false, wide: opts.wide ?? false };
       if (opts.live) await write(banner(opts.interval));
 
       let drainSeconds = 0;
@@ -112,16 +127,27 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         const committing = performance.now();
         try {
           w.append(s.frame, s.flows);
+          if (names) {
+            // names found since the last frame; this frame's new addresses are looked up in the background
+            w.addNames(names.take());
+            for (let i = 0; i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+          }
         } catch (err) {
           throw writeError(file, w.frames, err);
         }
         if (metrics) metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, (performance.now() - committing) / 1000);
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
-          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: frameRows(s.flows) }, view));
+          // the writer has looked up this frame's new cgroups: the cache has them
+          const rows = decoratedRows(s.flows, view.names ? names : null, view.wide ? cgroups : null, false);
+          await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
         }
       });
       status?.end();
+      if (names) {
+        w.addNames(names.take());
+        names.close();
+      }
       w.close(true, wallUs());
       writer = null;
       process.stderr.write(`tcptop: recorded ${grouped(w.frames)} frames, ${grouped(w.flows)} flows to ${printable(file)}\n`);

@@ -101,7 +101,7 @@ export class FlowKeys {
     let k = this.known.get(id);
     if (!k) {
       k = { pid: key.pid, comm: key.comm, family: key.family, laddr: key.laddr, lport: key.lport, raddr: key.raddr, rport: key.rport,
-        id, slots: 0, read: 0, index: 0 };
+        cgroup: key.cgroup ?? 0, id, slots: 0, read: 0, index: 0 };
       this.known.set(id, k);
     }
     k.slots++;

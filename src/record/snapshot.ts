@@ -22,6 +22,7 @@ export interface SnapshotLayout {
     laddr: number;
     raddr: number;
     comm: number;
+    cgroup: number;
   };
   /** Bytes of the kernel's comm, NUL-terminated when shorter. */
   commLen: number;
@@ -32,7 +33,7 @@ export interface SnapshotLayout {
 /** The layout this decoder reads: bpf/tcptop.h on x86-64 and arm64 (fixed-width fields, explicit padding). */
 export const LAYOUT: SnapshotLayout = {
   header: { size: 32, lostEvents: 0, lostRxBytes: 8, lostTxBytes: 16, nrecords: 24, recordSize: 28 },
-  record: { size: 96, slot: 0, rxBytes: 8, txBytes: 16, state: 24, gen: 28, pid: 32, family: 36, lport: 38, rport: 40, laddr: 48, raddr: 64, comm: 80 },
+  record: { size: 104, slot: 0, rxBytes: 8, txBytes: 16, state: 24, gen: 28, pid: 32, family: 36, lport: 38, rport: 40, laddr: 48, raddr: 64, comm: 80, cgroup: 96 },
   commLen: 16,
   slotClosed: 2,
 };
@@ -69,6 +70,7 @@ const RPORT = R.rport;
 const LADDR = R.laddr;
 const RADDR = R.raddr;
 const COMM = R.comm;
+const CGROUP = R.cgroup;
 const COMM_LEN = LAYOUT.commLen;
 const SLOT_CLOSED = LAYOUT.slotClosed;
 
@@ -149,6 +151,7 @@ export class KeyReader {
       lport: view.getUint16(at + LPORT, true),
       raddr: family === 4 ? this.ipv4(view, bytes, raddr) : formatAddress(bytes.subarray(raddr, raddr + 16)),
       rport: view.getUint16(at + RPORT, true),
+      cgroup: u64(view, at + CGROUP),
     };
   }
 

@@ -24,6 +24,8 @@ export interface ReplayOptions extends ViewCliOptions {
   follow?: boolean;
   /** False with --no-interactive: the classic printed view even on a terminal. */
   interactive?: boolean;
+  names?: boolean;
+  wide?: boolean;
 }
 
 export const replayCommand: CommandSpec<ReplayOptions> = {
@@ -47,6 +49,8 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
     RANGE_OPTIONS.utc,
     { flags: '-f, --follow', description: 'keep going: show new frames as a recorder adds them, until it stops (starts at the newest frame unless --from)', conflicts: ['to'] },
     { flags: '--no-interactive', description: 'on a terminal too, print the classic view instead of the full-screen one' },
+    { flags: '--names', description: 'show remote hosts by the names looked up while recording, where the capture has them' },
+    { flags: '--wide', description: 'add a UNIT column: the systemd unit of each flow\'s cgroup' },
     { flags: '--speed <factor>', description: 'pace the views: 1 is real time, 10 ten times faster (default: 1 on a terminal, unpaced otherwise)', parse: (t) => parseNumberIn('--speed', t, 0, 1e6, { minExclusive: true }) },
   ],
   examples: [
@@ -69,7 +73,7 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
       const fromSeq = opts.follow && !opts.from && span ? span.lastSeq : range.fromSeq;
       const factor = interval === undefined ? 1 : rebinFactor(interval, reader.meta.intervalUs);
       const filter: FlowFilter = { pid: opts.pid, family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined };
-      const view = viewOptionsOf(opts);
+      const view = { ...viewOptionsOf(opts), names: opts.names ?? false, wide: opts.wide ?? false };
       const speed = opts.speed ?? (process.stdout.isTTY && !opts.follow ? 1 : 0);
       if (wantsInteractive(opts)) {
         const toSeq = opts.follow ? null : count === undefined ? range.toSeq : Math.min(range.toSeq, range.fromSeq + count * factor - 1);

@@ -1,7 +1,8 @@
 // Which flows add up together in a report: the group keys of --by, and each flow's group. Plain data in and out.
+import { cgroupFacts, containerText, type CgroupFacts } from '../capture/cgroup';
 import type { Flow } from '../capture/types';
 
-export const GROUP_KEYS = ['host', 'laddr', 'raddr', 'port', 'pid', 'comm', 'flow', 'rechost'] as const;
+export const GROUP_KEYS = ['host', 'laddr', 'raddr', 'port', 'pid', 'comm', 'flow', 'cgroup', 'unit', 'container', 'pod', 'name', 'rechost'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 export type KeyValue = string | number;
@@ -24,6 +25,23 @@ export function servicePort(f: Flow): number {
   return Math.min(f.lport, f.rport);
 }
 
+/** A key's value where the capture does not say: no cgroup recorded (a version 1 capture), a path that shows no unit, ... */
+export const UNKNOWN = '(none)';
+
+const factsCache = new Map<string, CgroupFacts>();
+/** The facts of a flow's cgroup path, worked out once per path. */
+function factsOf(f: Flow): CgroupFacts {
+  const path = f.cgroupPath;
+  if (path === undefined) return {};
+  let facts = factsCache.get(path);
+  if (!facts) {
+    if (factsCache.size >= 4096) factsCache.clear();
+    facts = cgroupFacts(path);
+    factsCache.set(path, facts);
+  }
+  return facts;
+}
+
 const COLUMNS: Record<string, KeyColumn> = {
   host: { name: 'host', numeric: false, of: (f) => hostOf(f.raddr) },
   laddr: { name: 'laddr', numeric: false, of: (f) => f.laddr },
@@ -33,6 +51,12 @@ const COLUMNS: Record<string, KeyColumn> = {
   comm: { name: 'comm', numeric: false, of: (f) => f.comm },
   lport: { name: 'lport', numeric: true, of: (f) => f.lport },
   rport: { name: 'rport', numeric: true, of: (f) => f.rport },
+  cgroup: { name: 'cgroup', numeric: false, of: (f) => f.cgroupPath ?? UNKNOWN },
+  unit: { name: 'unit', numeric: false, of: (f) => factsOf(f).unit ?? UNKNOWN },
+  container: { name: 'container', numeric: false, of: (f) => containerText(factsOf(f)) ?? UNKNOWN },
+  pod: { name: 'pod', numeric: false, of: (f) => factsOf(f).pod ?? UNKNOWN },
+  qos: { name: 'qos', numeric: false, of: (f) => factsOf(f).qos ?? UNKNOWN },
+  name: { name: 'name', numeric: false, of: (f) => f.name ?? hostOf(f.raddr) },
   // The recording host: set on flows read for a report (src/report/timeline.ts).
   rechost: { name: 'rechost', numeric: false, of: (f) => (f as Flow & { rechost?: string }).rechost ?? '' },
 };
@@ -45,6 +69,11 @@ const KEY_COLUMNS: Record<GroupKey, string[]> = {
   pid: ['pid'],
   comm: ['comm'],
   flow: ['pid', 'comm', 'laddr', 'lport', 'raddr', 'rport'],
+  cgroup: ['cgroup'],
+  unit: ['unit'],
+  container: ['container'],
+  pod: ['pod', 'qos'],
+  name: ['name'],
   rechost: ['rechost'],
 };
 

@@ -1,4 +1,5 @@
 // The classic tcptop screen, byte for byte: the same function renders live counts and replayed frames.
+import { cgroupFacts } from '../capture/cgroup';
 import type { FlowBytes } from '../capture/types';
 import { printable } from './printable';
 
@@ -13,6 +14,10 @@ export interface ViewOptions {
   /** At most this many rows per section. */
   rows?: number;
   sort: SortKey;
+  /** Show the remote host's name instead of its address, where the capture has one (--names). */
+  names?: boolean;
+  /** A UNIT column after COMM: the systemd unit of the flow's cgroup (--wide). */
+  wide?: boolean;
 }
 
 export interface ViewFrame {
@@ -37,24 +42,44 @@ export function renderFrame(frame: ViewFrame, opts: ViewOptions): string {
   if (opts.summary) out += `${frame.clock.padEnd(8)} loadavg: ${printable(frame.loadavg)}\n\n`;
   const v4 = sortFlows(frame.flows.filter((f) => f.family === 4), opts.sort);
   const v6 = sortFlows(frame.flows.filter((f) => f.family === 6), opts.sort);
+  const unit = opts.wide ? ` ${'UNIT'.padEnd(UNIT_WIDTH)}` : '';
   if (v4.length > 0) {
-    out += `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR'.padEnd(21)} ${'RADDR'.padEnd(21)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
-    for (const f of limit(v4, opts.rows)) out += row(f, 21);
+    out += `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)}${unit} ${'LADDR'.padEnd(21)} ${'RADDR'.padEnd(21)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
+    for (const f of limit(v4, opts.rows)) out += row(f, 21, opts);
   }
   if (v6.length > 0) {
-    out += `\n${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR6'.padEnd(32)} ${'RADDR6'.padEnd(32)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
-    for (const f of limit(v6, opts.rows)) out += row(f, 32);
+    out += `\n${'PID'.padEnd(7)} ${'COMM'.padEnd(12)}${unit} ${'LADDR6'.padEnd(32)} ${'RADDR6'.padEnd(32)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}\n`;
+    for (const f of limit(v6, opts.rows)) out += row(f, 32, opts);
   }
   return out;
 }
 
-function row(f: FlowBytes, addrWidth: number): string {
+/** Columns of the UNIT column of --wide: a longer unit name is cut. */
+const UNIT_WIDTH = 24;
+
+function row(f: FlowBytes, addrWidth: number, opts: ViewOptions): string {
   const pid = String(f.pid).padEnd(7);
   // Escaped first, then cut: a hostile name takes no more than its 12 columns.
   const comm = printable(f.comm).slice(0, 12).padEnd(12);
+  const unit = opts.wide ? ` ${printable(unitOf(f)).slice(0, UNIT_WIDTH).padEnd(UNIT_WIDTH)}` : '';
   const local = `${printable(f.laddr)}:${f.lport}`.padEnd(addrWidth);
-  const remote = `${printable(f.raddr)}:${f.rport}`.padEnd(addrWidth);
-  return `${pid} ${comm} ${local} ${remote} ${kb(f.rxBytes).padStart(6)} ${kb(f.txBytes).padStart(6)}\n`;
+  const port = `:${f.rport}`;
+  // a name is cut to keep its port in the column; an address is shown whole, as always
+  const remote = (opts.names && f.name !== undefined ? `${printable(f.name).slice(0, Math.max(1, addrWidth - port.length))}${port}` : `${printable(f.raddr)}${port}`).padEnd(addrWidth);
+  return `${pid} ${comm}${unit} ${local} ${remote} ${kb(f.rxBytes).padStart(6)} ${kb(f.txBytes).padStart(6)}\n`;
+}
+
+const units = new Map<string, string>();
+/** The systemd unit of a flow's cgroup path, `-` when there is none. */
+function unitOf(f: FlowBytes): string {
+  if (f.cgroupPath === undefined) return '-';
+  let u = units.get(f.cgroupPath);
+  if (u === undefined) {
+    if (units.size >= 4096) units.clear();
+    u = cgroupFacts(f.cgroupPath).unit ?? '-';
+    units.set(f.cgroupPath, u);
+  }
+  return u;
 }
 
 function kb(bytes: number): string {

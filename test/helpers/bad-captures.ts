@@ -57,8 +57,18 @@ export const BAD_FILES: BadFile[] = [
   },
   {
     name: 'a capture with a newer format version',
-    problem: /format version 99 is newer than this tcptop reads \(1\): upgrade tcptop/,
+    problem: /format version 99 is newer than this tcptop reads \(2\): upgrade tcptop/,
     make: (dir) => copySample(dir, 'newer.db', (db) => db.pragma('user_version = 99')),
+  },
+  {
+    name: 'a version 1 capture that says it is version 2',
+    problem: /damaged capture: table cgroup is missing \(the file was altered after recording; use an unaltered copy\)/,
+    make: (dir) => copySample(dir, 'v1-as-v2.db', (db) => db.pragma('user_version = 2')),
+  },
+  {
+    name: 'a version 1 capture with a table of version 2',
+    problem: /damaged capture: it holds a table tcptop does not write: cgroup \(the file was altered/,
+    make: (dir) => copySample(dir, 'v1-plus.db', (db) => db.exec('CREATE TABLE cgroup (id INTEGER PRIMARY KEY, path TEXT, gone INTEGER NOT NULL DEFAULT 0)')),
   },
   {
     name: 'a truncated capture',

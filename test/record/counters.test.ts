@@ -17,6 +17,7 @@ interface Slot {
   family?: 4 | 6;
   laddr?: number[];
   raddr?: number[];
+  cgroup?: number;
   lport?: number;
   rport?: number;
 }
@@ -44,6 +45,7 @@ function snapshot(slots: Slot[], lost: [number, number, number] = [0, 0, 0]): Bu
     Buffer.from(s.laddr ?? [127, 0, 0, 1]).copy(b, at + r.laddr);
     Buffer.from(s.raddr ?? [127, 0, 0, 2]).copy(b, at + r.raddr);
     b.write(s.comm ?? 'curl', at + r.comm, LAYOUT.commLen - 1, 'utf8');
+    b.writeBigUInt64LE(BigInt(s.cgroup ?? 0), at + r.cgroup);
   });
   return b;
 }
@@ -55,6 +57,13 @@ test('first read gives the counts so far; later reads the growth; idle flows are
   assert.deepEqual(frameRows(c.apply(snapshot([{ slot: 0, rx: 10, tx: 20 }, { slot: 1, rx: 0, tx: 0 }])).flows).map(bytes), [[1000, 10, 20]]);
   assert.deepEqual(frameRows(c.apply(snapshot([{ slot: 0, rx: 15, tx: 20 }, { slot: 1, rx: 0, tx: 7 }])).flows).map(bytes), [[1000, 5, 0], [1001, 0, 7]]);
   assert.deepEqual(frameRows(c.apply(snapshot([{ slot: 0, rx: 15, tx: 20 }, { slot: 1, rx: 0, tx: 7 }])).flows), []);
+});
+
+test('each flow carries the cgroup id of the process that took its slot; it is not part of the flow key', () => {
+  const c = new FlowCounters();
+  const f = c.apply(snapshot([{ slot: 0, rx: 1, tx: 2, cgroup: 2 ** 40 + 7 }, { slot: 1, rx: 3, tx: 4 }])).flows;
+  assert.deepEqual([f.flows[0].cgroup, f.flows[1].cgroup], [2 ** 40 + 7, 0]);
+  assert.ok(!f.flows[0].id.includes(String(2 ** 40 + 7)));
 });
 
 test('a closed slot gives its last bytes once; its reuse starts from zero', () => {
@@ -165,7 +174,7 @@ test('a layout with two same-sized fields swapped is told apart from the decoder
   assert.deepEqual(layoutDifferences(LAYOUT), []);
   const swapped = { ...LAYOUT, record: { ...LAYOUT.record, lport: LAYOUT.record.rport, rport: LAYOUT.record.lport } };
   assert.deepEqual(layoutDifferences(swapped), ['record.lport: 40 (here 38)', 'record.rport: 38 (here 40)']);
-  assert.deepEqual(layoutDifferences(undefined).length, 2 + 6 + 13);
+  assert.deepEqual(layoutDifferences(undefined).length, 2 + 6 + 14);
 });
 
 test('delta: a slot\'s bytes since the previous drain; all of them when it is new, reused or counts went down', () => {

@@ -253,7 +253,7 @@ test('the chart is as wide as asked, 80 columns when stdout is not a terminal, c
 const BAD_OPTIONS: [string[], RegExp][] = [
   [['--window', '0'], /^tcptop: --window: invalid duration '0' \(expected a time above 0 and at most 366 days, such as 90, 10s, 5m, 1h30m\)$/],
   [['--window', '1500ms'], /^tcptop: --window: 1\.5s is not a whole number of frames \(the capture's interval is 1s\): use 1s, 2s, 3s \.\.\.$/],
-  [['--by', 'nonsense'], /^tcptop: --by: invalid value 'nonsense' \(expected one of host, laddr, raddr, port, pid, comm, flow, rechost\)$/],
+  [['--by', 'nonsense'], /^tcptop: --by: invalid value 'nonsense' \(expected one of host, laddr, raddr, port, pid, comm, flow, cgroup, unit, container, pod, name, rechost\)$/],
   [['--from', '15:00:07', '--to', '15:00:05'], /^tcptop: --from 2026-11-20 15:00:07 is after --to 2026-11-20 15:00:05$/],
   [['--from', '16:00'], /^tcptop: no frames in the range asked for \(the capture spans 2026-11-20 15:00:00 to 2026-11-20 15:00:12\)$/],
   [['--from', 'noon'], /^tcptop: --from: invalid time 'noon'/],
