@@ -604,7 +604,9 @@ static int run_threads(int pairs, unsigned seed, enum wait wait)
 		p->client.what = p->bystander ? "bystander client" : "threads client";
 		p->server.what = p->bystander ? "bystander server" : "threads server";
 		/* distinct sizes per connection, so bytes paired with the wrong socket show */
-		p->up = p->bystander ? 20011 : 150000 + i * 4099u + seed * 1319u;
+		/* a waiting sender's bytes must not all fit in the two buffers (64 KiB each once the kernel
+		 * doubles them, more as the receive window opens): it stays inside send(2) until released */
+		p->up = p->bystander ? 20011 : (wait == WAIT_SENDERS ? 1000000 : 150000) + i * 4099u + seed * 1319u;
 		p->down = p->bystander ? 5003 : 40000 + i * 1031u + seed * 173u;
 		p->salt = seed * 1000 + i;
 		p->wait = wait;
