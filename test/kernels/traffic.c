@@ -549,8 +549,10 @@ static void *client_thread(void *arg)
 	if (p->bystander) {
 		long nr = p->wait == WAIT_RECEIVERS ? SYS_recvfrom : SYS_sendto;
 
-		/* a sender between two of its calls (a partial send returns, the next one blocks) is still waiting */
-		for (int i = 0; i < 1000 && waiting_in(nr) < npairs - 1; i++)
+		/* a sender between two of its calls (a partial send returns, the next one blocks) is still
+		 * waiting; on a loaded host it may wait seconds for a CPU before it blocks again, so the wait is
+		 * as long as the one before the connection (it ends as soon as all are back inside) */
+		for (int i = 0; i < 10000 && waiting_in(nr) < npairs - 1; i++)
 			usleep(1000);
 		waiting_after = waiting_in(nr);
 		release();
