@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -511,6 +512,23 @@ static int waiting_in(long nr)
 	return n;
 }
 
+/* Waits until the npairs - 1 waiters are inside `nr`, for at most a minute by the monotonic clock (a loaded host
+ * or an emulated guest may give them a CPU only seconds later), and says how many are. */
+static int waiters_inside(long nr)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int n = waiting_in(nr);
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (n >= npairs - 1 || now.tv_sec - start.tv_sec >= 60)
+			return n;
+		usleep(1000);
+	}
+}
+
 static void send_chunks(struct end *e, uint64_t total, unsigned salt)
 {
 	static const char buf[32768];
@@ -535,9 +553,7 @@ static void *client_thread(void *arg)
 		/* every other connection's waiter is inside its call before and after this one's bytes */
 		long nr = p->wait == WAIT_RECEIVERS ? SYS_recvfrom : SYS_sendto;
 
-		for (int i = 0; i < 10000 && waiting_in(nr) < npairs - 1; i++)
-			usleep(1000);
-		waiting_before = waiting_in(nr);
+		waiting_before = waiters_inside(nr);
 	} else if (p->wait == WAIT_RECEIVERS) {
 		wait_release();
 	} else if (p->wait == WAIT_SENDERS) {
@@ -549,12 +565,8 @@ static void *client_thread(void *arg)
 	if (p->bystander) {
 		long nr = p->wait == WAIT_RECEIVERS ? SYS_recvfrom : SYS_sendto;
 
-		/* a sender between two of its calls (a partial send returns, the next one blocks) is still
-		 * waiting; on a loaded host it may wait seconds for a CPU before it blocks again, so the wait is
-		 * as long as the one before the connection (it ends as soon as all are back inside) */
-		for (int i = 0; i < 10000 && waiting_in(nr) < npairs - 1; i++)
-			usleep(1000);
-		waiting_after = waiting_in(nr);
+		/* a sender between two of its calls (a partial send returns, the next one blocks) is still waiting */
+		waiting_after = waiters_inside(nr);
 		release();
 	}
 	free(buf);

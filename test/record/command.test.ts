@@ -238,12 +238,15 @@ test('record -d and -c end the recording by themselves', kernel, (t) => {
   assert.equal(JSON.parse(tcptop(['info', '--json', path.join(dir, 'c.db')]).stdout).frames, 3);
   const byTime = tcptop(['record', '-o', path.join(dir, 'd.db'), '-i', '0.4', '-d', '1s']);
   assert.equal(byTime.status, 0, byTime.stderr);
-  // 0.4 + 0.4 + 0.2: the last frame is cut to end at the duration.
+  // 0.4 + 0.4 + 0.2: three frames, the last cut to end at the duration (its deadline is checked exactly in
+  // sampler.test). Here the frames cover at least the second asked for; how much past it the last sample
+  // lands depends on how busy the machine is, so no upper bound.
   const r = CaptureReader.open(path.join(dir, 'd.db'));
   const frames = [...r.frames(1, 10)];
   r.close();
   assert.equal(frames.length, 3);
-  assert.ok(Math.abs(frames[2].intervalUs - 200_000) < 100_000, `last interval ${frames[2].intervalUs} µs`);
+  const covered = frames.reduce((sum, f) => sum + f.intervalUs, 0);
+  assert.ok(covered >= 990_000, `the frames cover ${covered} µs`);
 });
 
 test('record --live shows byte for byte what replay shows from the capture it wrote', kernel, async (t) => {
