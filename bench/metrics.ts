@@ -209,10 +209,17 @@ const pct = (x: number) => `${x.toFixed(2)}%`;
 const mean = (xs: number[]) => xs.reduce((t, x) => t + x, 0) / xs.length;
 const loadavg = () => os.loadavg()[0].toFixed(1);
 
-/** The fewest flows in any interval that ended inside the windows (from the recorder's own timings). */
-function fewestFlows(timings: IntervalTiming[], windows: Window[]): number {
-  const inside = timings.filter((t) => windows.some((w) => t.atUs > w.fromUs && t.atUs <= w.toUs));
-  return inside.length ? Math.min(...inside.map((t) => t.flows)) : 0;
+/**
+ * The flows of the intervals that ended inside the windows (from the recorder's own timings): the median must be
+ * the 10,000 for the figures to count; where a starved load generator left some connections idle for an
+ * interval, the figure says so.
+ */
+function activeFlows(timings: IntervalTiming[], windows: Window[]): { ok: boolean; note: string } {
+  const flows = timings.filter((t) => windows.some((w) => t.atUs > w.fromUs && t.atUs <= w.toUs)).map((t) => t.flows);
+  if (!flows.length) return { ok: false, note: ' (no interval measured)' };
+  const short = flows.filter((n) => n < FLOWS);
+  const ok = percentile(flows, 0.5) >= FLOWS;
+  return { ok, note: short.length ? ` (${short.length} of ${flows.length} intervals under ${grouped(FLOWS)} flows, fewest ${grouped(Math.min(...short))})` : '' };
 }
 
 /** A free port on loopback for the recorder to listen on. */
@@ -246,18 +253,20 @@ async function runScenario(sc: Scenario, dir: string, index: number, cleanup: ((
   counters.add(last);
   const timings = await r.stop();
   const problems = [...counters.problems, ...matchCapture(file, last)];
-  const flows = fewestFlows(timings, windows);
+  const flows = activeFlows(timings, windows);
   const scrapes = windows.flatMap((w) => w.scrapes);
   const text = scrapes.filter((s) => !s.openMetrics);
   const om = scrapes.filter((s) => s.openMetrics);
   const off = share(windows.filter((w) => !w.scraping));
   const on = share(windows.filter((w) => w.scraping));
   const perSecond = scrapes.length / windows.filter((w) => w.scraping).reduce((t, w) => t + w.seconds, 0);
-  const cpuMsPerScrape = ((on.total - off.total) / 100) * 1000 / perSecond;
+  // A scrape's work is the process's (render, HTTP); the programs only see its few loopback sends, and their time
+  // follows the load generator's pace, which a busy machine moves either way.
+  const cpuMsPerScrape = ((on.process - off.process) / 100) * 1000 / perSecond;
   const at15 = (cpuMsPerScrape / 1000 / PROMETHEUS_INTERVAL_S) * 100;
   const series = last.series.size;
-  const active = flows >= FLOWS ? '' : ` (only ${grouped(flows)} flows in an interval)`;
-  log(`  ${grouped(series)} series, fewest flows in an interval ${grouped(flows)}; CPU ${pct(off.total)} without scrapes, ${pct(on.total)} with; ${problems.length} counter problems`);
+  const active = flows.note;
+  log(`  ${grouped(series)} series${active}; CPU ${pct(off.total)} without scrapes, ${pct(on.total)} with; ${problems.length} counter problems`);
   for (const p of problems.slice(0, 5)) log(`    ${p}`);
   const onRate = mean(windows.filter((w) => w.scraping).map((w) => w.rate));
   const offRate = mean(windows.filter((w) => !w.scraping).map((w) => w.rate));
@@ -268,11 +277,11 @@ async function runScenario(sc: Scenario, dir: string, index: number, cleanup: ((
       figure: `text ${latencies(text.map((s) => s.ms))}; OpenMetrics ${latencies(om.map((s) => s.ms))} (${scrapes.length} scrapes); `
         + `a request for nothing: ${latencies(nothing)}; load average ${loadavg()}${active}`,
       rate: onRate,
-      goal: `p99 < ${SCRAPE_P99_MS} ms`, result: check(p99 < SCRAPE_P99_MS && flows >= FLOWS) },
+      goal: `p99 < ${SCRAPE_P99_MS} ms`, result: check(p99 < SCRAPE_P99_MS && flows.ok) },
     { target: 'metrics', what: `recorder CPU, 10,000 flows, ${sc.name}, scraped ${perSecond.toFixed(1)}/s`, rate: onRate,
       figure: `${pct(off.total)} of one CPU without scrapes, ${pct(on.total)} with (process ${pct(off.process)} to ${pct(on.process)}, programs ${pct(off.programs)} to ${pct(on.programs)}): `
-        + `${cpuMsPerScrape.toFixed(1)} ms a scrape, +${pct(at15)} at one per ${PROMETHEUS_INTERVAL_S} s; ${grouped(offRate)} events/s without${active}`,
-      goal: `< ${SCRAPE_CPU_MS} ms a scrape`, result: check(cpuMsPerScrape < SCRAPE_CPU_MS && flows >= FLOWS) },
+        + `process ${cpuMsPerScrape.toFixed(1)} ms a scrape, +${pct(at15)} at one per ${PROMETHEUS_INTERVAL_S} s; ${grouped(offRate)} events/s without${active}`,
+      goal: `< ${SCRAPE_CPU_MS} ms a scrape`, result: check(cpuMsPerScrape < SCRAPE_CPU_MS && flows.ok) },
     { target: 'metrics', what: `counters, ${sc.name}`,
       figure: problems.length ? `${problems.length} problems: ${problems[0]}` : `${counters.scrapes} scrapes: none went back; at frame ${grouped(gauge(last, 'tcptop_frames_written_total'))} their sums equal the capture's (${grouped(sum(last, 0))} B received, ${grouped(sum(last, 1))} B sent)`,
       goal: 'never back, sums exact', result: check(problems.length === 0) },
@@ -289,8 +298,8 @@ async function reference(dir: string, cleanup: (() => unknown)[], log: (line: st
   const w = [await measureWindow(r, WINDOW_MS, null, counters)];
   const timings = await r.stop();
   const s = share(w);
-  const flows = fewestFlows(timings, w);
-  return { target: 'metrics', what: 'recorder CPU, 10,000 flows, without --metrics-listen', rate: w[0].rate, figure: `${pct(s.total)} of one CPU (process ${pct(s.process)}, programs ${pct(s.programs)})${flows >= FLOWS ? '' : ` (only ${grouped(flows)} flows in an interval)`}`,
+  const flows = activeFlows(timings, w);
+  return { target: 'metrics', what: 'recorder CPU, 10,000 flows, without --metrics-listen', rate: w[0].rate, figure: `${pct(s.total)} of one CPU (process ${pct(s.process)}, programs ${pct(s.programs)})${flows.note}`,
     goal: 'none (reference)', result: 'info' };
 }
 
