@@ -8,10 +8,10 @@
 // reference of what the endpoint costs when nobody scrapes.
 //   node dist/bench/metrics.js   (as root; also part of npm run bench)
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CaptureReader } from '../src/capture/reader';
+import { freePort } from '../test/helpers/prometheus';
 import { enableStats, StatsSnapshot } from './bpf-stats';
 import { buildLoader, ensureCommand, Load } from './load';
 import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
@@ -220,18 +220,6 @@ function activeFlows(timings: IntervalTiming[], windows: Window[]): { ok: boolea
   const short = flows.filter((n) => n < FLOWS);
   const ok = percentile(flows, 0.5) >= FLOWS;
   return { ok, note: short.length ? ` (${short.length} of ${flows.length} intervals under ${grouped(FLOWS)} flows, fewest ${grouped(Math.min(...short))})` : '' };
-}
-
-/** A free port on loopback for the recorder to listen on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** One recorder with the endpoint, through pairs of windows without and with scrapes; its rows. */
