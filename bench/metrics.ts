@@ -158,7 +158,7 @@ interface Window {
   scrapes: Scrape[];
   /** Latency of a request for nothing (a 404) to the same recorder before each scrape: the machine's and HTTP's share. */
   nothingMs: number[];
-  /** Events a second the recorder's programs ran on (the load actually reached). */
+  /** Send and receive events a second (the load actually reached, as the kernel rows count it). */
   rate: number;
 }
 
@@ -189,7 +189,7 @@ async function measureWindow(r: Recorder, ms: number, url: string | null, counte
   const d = snap.delta();
   const processSeconds = r.cpuSeconds() - cpu0;
   const programSeconds = [...d.progs.values()].reduce((t, p) => t + p.ns, 0) / 1e9;
-  const events = [...d.progs.values()].reduce((t, p) => t + p.events, 0);
+  const events = ['tp_send', 'tp_recv'].reduce((t, name) => t + (d.progs.get(r.program(name) ?? -1)?.events ?? NaN), 0);
   return { scraping: url !== null, fromUs, toUs: monoUs(), seconds: d.seconds, processSeconds, programSeconds, scrapes, nothingMs, rate: events / d.seconds };
 }
 
