@@ -10,7 +10,9 @@
 //                127/8 (a flow of its own), moves SIZE bytes each way on it and closes it; answers
 //                "stormed N" (connections made). The pump waits meanwhile.
 //
-// Usage: loadgen CONNS [SIZE=64]. Prints "ready CONNS" once connected; exits when stdin closes (or on
+// Usage: loadgen CONNS [SIZE=64 [spread]]. With "spread", connection i's client end is bound to an address
+// of its own in 127/8 (127.1.0.0 on, as the storm's), so each connection is another remote host to the
+// server end. Prints "ready CONNS" once connected; exits when stdin closes (or on
 // SIGTERM), printing "done STEPS" (send+receive pairs). One process may hold only about 20,000
 // descriptors on the bench machines: the bench runs several for more connections.
 #define _GNU_SOURCE
@@ -32,6 +34,7 @@
 static volatile sig_atomic_t stop;
 static int *client, *server;
 static long conns, size;
+static int spread;
 static char buf[4096];
 static uint64_t steps;
 
@@ -84,6 +87,15 @@ static void read_all(int fd, long len)
 	}
 }
 
+/* 127.a.b.c, a client address of its own for connection n */
+static struct sockaddr_in client_address(long n)
+{
+	uint32_t host = 0x7f000000u | ((uint32_t)(1 + (n >> 16) % 254) << 16) | ((uint32_t)n & 0xffffu);
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(host) };
+
+	return from;
+}
+
 /* The storm command: connections made, used and closed at a steady rate; returns how many. */
 static long storm(double rate, double seconds)
 {
@@ -107,9 +119,7 @@ static long storm(double rate, double seconds)
 			nanosleep(&nap, NULL);
 			continue;
 		}
-		/* 127.a.b.c, a different client address for each connection */
-		uint32_t host = 0x7f000000u | ((uint32_t)(1 + (n >> 16) % 254) << 16) | ((uint32_t)n & 0xffffu);
-		struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(host) };
+		struct sockaddr_in from = client_address(n);
 		int c = socket(AF_INET, SOCK_STREAM, 0), s;
 
 		if (c < 0 || bind(c, (struct sockaddr *)&from, sizeof(from)) || connect(c, (struct sockaddr *)&to, sizeof(to)))
@@ -179,12 +189,13 @@ int main(int argc, char **argv)
 	long next = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: loadgen CONNS [SIZE]\n");
+		fprintf(stderr, "usage: loadgen CONNS [SIZE [spread]]\n");
 		return 2;
 	}
 	conns = strtol(argv[1], NULL, 10);
 	size = argc > 2 ? strtol(argv[2], NULL, 10) : 64;
-	if (conns < 1 || size < 1 || size > (long)sizeof(buf) / 4)
+	spread = argc > 3 && strcmp(argv[3], "spread") == 0;
+	if (conns < 1 || size < 1 || size > (long)sizeof(buf) / 4 || (argc > 3 && !spread))
 		return 2;
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGTERM, on_signal);
@@ -206,6 +217,12 @@ int main(int argc, char **argv)
 		client[i] = socket(AF_INET, SOCK_STREAM, 0);
 		if (client[i] < 0)
 			fail("socket");
+		if (spread) {
+			struct sockaddr_in from = client_address(i);
+
+			if (bind(client[i], (struct sockaddr *)&from, sizeof(from)))
+				fail("bind a client address in 127/8");
+		}
 		if (connect(client[i], (struct sockaddr *)&addr, sizeof(addr)))
 			fail("connect");
 		server[i] = accept(lfd, NULL, NULL);

@@ -106,8 +106,9 @@ class Loader {
     });
   }
 
-  static async start(bin: string, connections: number): Promise<Loader> {
-    const l = new Loader(spawn(bin, [String(connections)], { stdio: ['pipe', 'pipe', 'pipe'] }), connections);
+  static async start(bin: string, connections: number, spread = false): Promise<Loader> {
+    const args = spread ? [String(connections), '64', 'spread'] : [String(connections)];
+    const l = new Loader(spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] }), connections);
     await l.expect('ready');
     return l;
   }
@@ -160,9 +161,10 @@ class Loader {
 export class Load {
   private constructor(private readonly loaders: Loader[], readonly connections: number) {}
 
-  static async start(bin: string, total: number): Promise<Load> {
+  /** With `spread`, each connection's client end has an address of its own in 127/8 (the same ones in each process). */
+  static async start(bin: string, total: number, opts: { spread?: boolean } = {}): Promise<Load> {
     const started: Promise<Loader>[] = [];
-    for (let left = total; left > 0; left -= PER_PROCESS) started.push(Loader.start(bin, Math.min(PER_PROCESS, left)));
+    for (let left = total; left > 0; left -= PER_PROCESS) started.push(Loader.start(bin, Math.min(PER_PROCESS, left), opts.spread));
     const settled = await Promise.allSettled(started);
     const loaders = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = settled.find((s) => s.status === 'rejected');

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     log('report and chart over the generated hour');
     rows.push(...reportRows(benchReport({ log: (l) => log(`  ${l}`) })));
     log('the live metrics endpoint at 10,000 flows');
-    rows.push(...(await benchMetrics((l) => log(l))));
+    rows.push(...(await benchMetrics(dir, (l) => log(l))));
     log('the interactive view over the generated hour: each key to its screen');
     try {
       rows.push(...benchInteractive(dir, (l) => log(l)));

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { compactCapture } from '../capture/compact';
 import { sideFiles } from '../capture/files';
 import { isoFromUs as iso, type CaptureHeader } from '../capture/meta';
-import { CaptureReader, SampleColumns } from '../capture/reader';
+import { CaptureReader, SampleColumns, type Span } from '../capture/reader';
 import type { Flow, FlowKey, Frame, KeyedFlow } from '../capture/types';
 import { CaptureWriter } from '../capture/writer';
 import { write } from '../cli/output';
@@ -15,7 +15,7 @@ import { RANGE_OPTIONS, type CommandSpec } from '../cli/spec';
 import { CaptureError, describeErrno, UsageError } from '../errors';
 import { resolveRange, type SeqRange } from '../time/range';
 import type { TimeSpec } from '../time/spec';
-import { dateTimeOf, displayZone } from '../time/zone';
+import { dateTimeOf, displayZone, type DisplayZone } from '../time/zone';
 import { grouped } from '../view/units';
 import { parseChoice, parseDuration } from '../cli/parse';
 import { LABEL_KEYS, DEFAULT_LABEL_KEYS, type LabelKey } from '../metrics/labels';
@@ -74,122 +74,127 @@ export const exportCommand: CommandSpec<ExportOptions> = {
     const anonymize = (opts.anonymize ?? false) || (opts.anonymizeComm ?? false);
     if ((opts.format ?? 'capture') === 'openmetrics') {
       if (anonymize) throw new UsageError(`${opts.anonymizeComm ? '--anonymize-comm' : '--anonymize'}: only with --format capture (export an anonymized capture, then export that as openmetrics)`);
-      await write(openMetrics(file, out, opts));
+      await write(fromWindow(file, out, opts, (w) => exportOpenMetricsText(w, out, opts)));
       return;
     }
     if (opts.step !== undefined) throw new UsageError('--step: only with --format openmetrics');
     if (opts.by !== undefined) throw new UsageError('--by: only with --format openmetrics');
-    const reader = CaptureReader.open(file);
-    let summary: string;
-    try {
-      refuseSameFile(file, out);
-      const span = reader.span();
-      if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to export)');
-      const zone = displayZone(reader.meta, opts.utc ?? false);
-      const range = resolveRange(reader, span, zone, opts.from, opts.to);
-      const flows = flowsIn(reader, range);
-      const keyOf = flowKeys(flows, anonymize, opts.anonymizeComm ?? false, reader.meta.hostname);
-      const cgroupPaths = flows.map((f) => (f.cgroup ? reader.cgroupPath(f.cgroup) : undefined)).filter((p): p is string => typeof p === 'string');
-      const cgroups = anonymize ? new CgroupPseudonyms(cgroupPaths) : null;
-      const raddrs = new Set(flows.map((f) => f.raddr));
-      const nameRows = reader.nameRows().filter((r) => raddrs.has(r.addr));
-      const names = anonymize ? new NamePseudonyms(nameRows.map((r) => r.name)) : null;
-      const m = reader.meta;
-      const header: CaptureHeader = {
-        toolVersion: m.toolVersion, hostname: m.hostname, kernelRelease: m.kernelRelease, bootId: m.bootId,
-        startWallUs: m.startWallUs, tzOffsetMinutes: m.tzOffsetMinutes, timeZone: m.timeZone, intervalUs: m.intervalUs,
-        probe: m.probe, commandLine: m.commandLine, filters: m.filters,
-      };
-      const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, {
-        force: opts.force, bulk: true,
-        // the source's format: a version 1 capture has no cgroups and no names to carry
-        formatVersion: reader.version === 1 ? 1 : undefined,
-        cgroupPaths: (ids) => ids.map((id) => {
-          const p = reader.cgroupPath(id);
-          return typeof p === 'string' && cgroups ? cgroups.path(p) : p;
-        }),
-      });
-      let closed = false;
-      try {
-        let first: Frame | null = null;
-        let last: Frame | null = null;
-        let frames = 0;
-        const cols = new SampleColumns();
-        // Keyed by the source's flow id, not by its values: two flows with the same ends (a port reused by a
-        // later connection) stay two flows.
-        const keyed = new Map<number, KeyedFlow>();
-        for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
-          const n = reader.readFrameSamples(frame.seq, cols);
-          const flowsOf: KeyedFlow[] = new Array(n);
-          for (let i = 0; i < n; i++) {
-            let flow = keyed.get(cols.flow[i]);
-            if (!flow) {
-              const key = keyOf.get(cols.flow[i]);
-              if (!key) throw new CaptureError(file, `frame ${frame.seq} changed while it was exported`);
-              flow = { ...key, id: String(cols.flow[i]) };
-              keyed.set(cols.flow[i], flow);
-            }
-            flowsOf[i] = flow;
-          }
-          writer.append({ wallUs: frame.wallUs, monoUs: frame.monoUs, intervalUs: frame.intervalUs, loadavg: frame.loadavg, lost: frame.lost },
-            { count: n, flows: flowsOf, rx: cols.rx, tx: cols.tx });
-          first ??= frame;
-          last = frame;
-          frames++;
-        }
-        if (!first || !last) throw new CaptureError(file, 'the frames of the range went away while exporting');
-        // an address as the exported flows have it: its pseudonym when anonymized
-        const exported = new Map(flows.map((f) => [f.raddr, keyOf.get(f.id)!.raddr]));
-        writer.addNames(nameRows.map((r) => (names ? { ...r, addr: exported.get(r.addr)!, name: names.name(r.name) } : r)));
-        // Keys this version does not know may say anything about the host: an anonymized export leaves them out.
-        if (!anonymize) for (const [k, v] of Object.entries(m.other)) writer.setMeta(k, v);
-        if (m.completeFromWallUs !== null && range.fromSeq === span.firstSeq) writer.setMeta('complete_from_wall_us', String(m.completeFromWallUs));
-        const sourceEnded = reader.endedCleanly();
-        const notes: Record<string, string> = {
-          export_time: new Date().toISOString(),
-          export_from: iso(first.wallUs - first.intervalUs),
-          export_to: iso(last.wallUs),
-          export_source_frames: `${range.fromSeq}-${range.toSeq} of ${span.firstSeq}-${span.lastSeq}`,
-          export_source_ended_cleanly: sourceEnded ? '1' : '0',
-          export_anonymized: anonymize ? 'yes' : 'no',
-          export_tool_version: toolVersion(),
-        };
-        if (anonymize) notes.export_anonymized_comm = opts.anonymizeComm ? 'yes' : 'no';
-        for (const [k, v] of Object.entries(notes)) writer.setMeta(k, v);
-        const endsWithSource = range.toSeq === span.lastSeq && sourceEnded && m.endWallUs !== null;
-        writer.close(true, endsWithSource ? m.endWallUs! : last.wallUs);
-        closed = true;
-        compactCapture(out);
-        if (anonymize) checkAnonymized(out, flows, m.hostname, [...(cgroups?.replaced() ?? []), ...nameRows.map((r) => r.name)]);
-        summary = `exported ${grouped(frames)} frames (${dateTimeOf(zone, first.wallUs - first.intervalUs)} to ${dateTimeOf(zone, last.wallUs)}) `
-          + `and ${grouped(flows.length)} flows to ${printable(out)}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
-      } catch (err) {
-        if (!closed) writer.close(false);
-        removeCapture(out);
-        throw err;
-      }
-    } finally {
-      reader.close();
-    }
-    await write(summary);
+    await write(fromWindow(file, out, opts, (src) => exportCapture(src, file, out, opts, anonymize)));
   },
 };
 
-/** The OpenMetrics export; returns the summary line. */
-function openMetrics(file: string, out: string, opts: ExportOptions): string {
+/** A capture's window to export: the reader, its span, the display zone, and the frames that --from/--to select. */
+interface Window {
+  reader: CaptureReader;
+  span: Span;
+  zone: DisplayZone;
+  range: SeqRange;
+}
+
+/** Opens FILE read-only, resolves --from/--to on it and hands the window to `exportTo`; the reader is closed after, whatever happens. */
+function fromWindow<T>(file: string, out: string, opts: ExportOptions, exportTo: (w: Window) => T): T {
   const reader = CaptureReader.open(file);
   try {
     refuseSameFile(file, out);
     const span = reader.span();
     if (!span) throw new CaptureError(file, 'the capture has no frames yet (nothing to export)');
     const zone = displayZone(reader.meta, opts.utc ?? false);
-    const range = resolveRange(reader, span, zone, opts.from, opts.to);
-    const r = exportOpenMetrics(reader, range, opts.by ?? DEFAULT_LABEL_KEYS, opts.step, out, opts.force ?? false);
-    return `exported ${grouped(r.series)} series (${grouped(r.samples)} samples) of ${grouped(r.frames)} frames `
-      + `(${dateTimeOf(zone, r.firstUs)} to ${dateTimeOf(zone, r.lastUs)}) as OpenMetrics to ${printable(out)}\n`;
+    return exportTo({ reader, span, zone, range: resolveRange(reader, span, zone, opts.from, opts.to) });
   } finally {
     reader.close();
   }
+}
+
+/** The capture export; returns the summary line. */
+function exportCapture({ reader, span, zone, range }: Window, file: string, out: string, opts: ExportOptions, anonymize: boolean): string {
+  const flows = flowsIn(reader, range);
+  const keyOf = flowKeys(flows, anonymize, opts.anonymizeComm ?? false, reader.meta.hostname);
+  const cgroupPaths = flows.map((f) => (f.cgroup ? reader.cgroupPath(f.cgroup) : undefined)).filter((p): p is string => typeof p === 'string');
+  const cgroups = anonymize ? new CgroupPseudonyms(cgroupPaths) : null;
+  const raddrs = new Set(flows.map((f) => f.raddr));
+  const nameRows = reader.nameRows().filter((r) => raddrs.has(r.addr));
+  const names = anonymize ? new NamePseudonyms(nameRows.map((r) => r.name)) : null;
+  const m = reader.meta;
+  const header: CaptureHeader = {
+    toolVersion: m.toolVersion, hostname: m.hostname, kernelRelease: m.kernelRelease, bootId: m.bootId,
+    startWallUs: m.startWallUs, tzOffsetMinutes: m.tzOffsetMinutes, timeZone: m.timeZone, intervalUs: m.intervalUs,
+    probe: m.probe, commandLine: m.commandLine, filters: m.filters,
+  };
+  const writer = CaptureWriter.create(out, anonymize ? anonymizeHeader(header, randomUUID()) : header, {
+    force: opts.force, bulk: true,
+    // the source's format: a version 1 capture has no cgroups and no names to carry
+    formatVersion: reader.version === 1 ? 1 : undefined,
+    cgroupPaths: (ids) => ids.map((id) => {
+      const p = reader.cgroupPath(id);
+      return typeof p === 'string' && cgroups ? cgroups.path(p) : p;
+    }),
+  });
+  let closed = false;
+  try {
+    let first: Frame | null = null;
+    let last: Frame | null = null;
+    let frames = 0;
+    const cols = new SampleColumns();
+    // Keyed by the source's flow id, not by its values: two flows with the same ends (a port reused by a
+    // later connection) stay two flows.
+    const keyed = new Map<number, KeyedFlow>();
+    for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
+      const n = reader.readFrameSamples(frame.seq, cols);
+      const flowsOf: KeyedFlow[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        let flow = keyed.get(cols.flow[i]);
+        if (!flow) {
+          const key = keyOf.get(cols.flow[i]);
+          if (!key) throw new CaptureError(file, `frame ${frame.seq} changed while it was exported`);
+          flow = { ...key, id: String(cols.flow[i]) };
+          keyed.set(cols.flow[i], flow);
+        }
+        flowsOf[i] = flow;
+      }
+      writer.append({ wallUs: frame.wallUs, monoUs: frame.monoUs, intervalUs: frame.intervalUs, loadavg: frame.loadavg, lost: frame.lost },
+        { count: n, flows: flowsOf, rx: cols.rx, tx: cols.tx });
+      first ??= frame;
+      last = frame;
+      frames++;
+    }
+    if (!first || !last) throw new CaptureError(file, 'the frames of the range went away while exporting');
+    // an address as the exported flows have it: its pseudonym when anonymized
+    const exported = new Map(flows.map((f) => [f.raddr, keyOf.get(f.id)!.raddr]));
+    writer.addNames(nameRows.map((r) => (names ? { ...r, addr: exported.get(r.addr)!, name: names.name(r.name) } : r)));
+    // Keys this version does not know may say anything about the host: an anonymized export leaves them out.
+    if (!anonymize) for (const [k, v] of Object.entries(m.other)) writer.setMeta(k, v);
+    if (m.completeFromWallUs !== null && range.fromSeq === span.firstSeq) writer.setMeta('complete_from_wall_us', String(m.completeFromWallUs));
+    const sourceEnded = reader.endedCleanly();
+    const notes: Record<string, string> = {
+      export_time: new Date().toISOString(),
+      export_from: iso(first.wallUs - first.intervalUs),
+      export_to: iso(last.wallUs),
+      export_source_frames: `${range.fromSeq}-${range.toSeq} of ${span.firstSeq}-${span.lastSeq}`,
+      export_source_ended_cleanly: sourceEnded ? '1' : '0',
+      export_anonymized: anonymize ? 'yes' : 'no',
+      export_tool_version: toolVersion(),
+    };
+    if (anonymize) notes.export_anonymized_comm = opts.anonymizeComm ? 'yes' : 'no';
+    for (const [k, v] of Object.entries(notes)) writer.setMeta(k, v);
+    const endsWithSource = range.toSeq === span.lastSeq && sourceEnded && m.endWallUs !== null;
+    writer.close(true, endsWithSource ? m.endWallUs! : last.wallUs);
+    closed = true;
+    compactCapture(out);
+    if (anonymize) checkAnonymized(out, flows, m.hostname, [...(cgroups?.replaced() ?? []), ...nameRows.map((r) => r.name)]);
+    return `exported ${grouped(frames)} frames (${dateTimeOf(zone, first.wallUs - first.intervalUs)} to ${dateTimeOf(zone, last.wallUs)}) `
+      + `and ${grouped(flows.length)} flows to ${printable(out)}${anonymize ? `, anonymized${opts.anonymizeComm ? ' with process names' : ''}` : ''}\n`;
+  } catch (err) {
+    if (!closed) writer.close(false);
+    removeCapture(out);
+    throw err;
+  }
+}
+
+/** The OpenMetrics export; returns the summary line. */
+function exportOpenMetricsText({ reader, zone, range }: Window, out: string, opts: ExportOptions): string {
+  const r = exportOpenMetrics(reader, range, opts.by ?? DEFAULT_LABEL_KEYS, opts.step, out, opts.force ?? false);
+  return `exported ${grouped(r.series)} series (${grouped(r.samples)} samples) of ${grouped(r.frames)} frames `
+    + `(${dateTimeOf(zone, r.firstUs)} to ${dateTimeOf(zone, r.lastUs)}) as OpenMetrics to ${printable(out)}\n`;
 }
 
 /** With --force the output would be removed first: never when it is the capture being read. */

@@ -48,7 +48,9 @@ export class ByteRegistry {
   private readonly series = new Map<string, Series>();
   private other: Series | null = null;
   private expiredCount = 0;
-  private foldedSamples = 0;
+  /** Label sets added into `other`, the most recently seen last: key → when last seen. At most `maxSeries` remembered. */
+  private readonly foldedKeys = new Map<string, number>();
+  private foldedCount = 0;
 
   constructor(private readonly opts: RegistryOptions) {
     this.keys = normalizeKeys(opts.keys);
@@ -64,7 +66,7 @@ export class ByteRegistry {
       if (!s) {
         if (this.series.size >= this.opts.maxSeries) {
           s = this.other ??= { labels: labelText(this.names, this.names.map(() => 'other')), rx: 0, tx: 0, lastUs: nowUs };
-          this.foldedSamples++;
+          this.fold(key, nowUs);
         } else {
           s = { labels: labelText(this.names, values), rx: 0, tx: 0, lastUs: nowUs };
           this.series.set(key, s);
@@ -91,6 +93,22 @@ export class ByteRegistry {
       this.other = null;
       this.expiredCount++;
     }
+    for (const [k, lastUs] of this.foldedKeys) {
+      if (lastUs >= before) break;
+      this.foldedKeys.delete(k);
+    }
+  }
+
+  /**
+   * Counts a label set folded into `other` once while it is remembered: until idle for the expiry, or until
+   * `maxSeries` label sets folded since push it out (so folding costs no more memory than the series it spares).
+   */
+  private fold(key: string, nowUs: number): void {
+    if (!this.foldedKeys.delete(key)) {
+      this.foldedCount++;
+      if (this.foldedKeys.size >= Math.max(1, this.opts.maxSeries)) this.foldedKeys.delete(this.foldedKeys.keys().next().value as string);
+    }
+    this.foldedKeys.set(key, nowUs);
   }
 
   get size(): number {
@@ -102,7 +120,7 @@ export class ByteRegistry {
   }
 
   get folded(): number {
-    return this.foldedSamples;
+    return this.foldedCount;
   }
 
   /** Each series' totals, for tests: label text → [rx, tx]. */
@@ -131,7 +149,7 @@ export class ByteRegistry {
     one({ name: 'tcptop_flows_tracked', type: 'gauge', help: 'flows with bytes in the last interval' }, health.flows);
     one({ name: 'tcptop_series_tracked', type: 'gauge', help: 'label sets of the byte counters now exposed' }, this.size);
     one({ name: 'tcptop_series_expired', type: 'counter', help: 'label sets dropped after --metrics-expire without bytes' }, this.expiredCount);
-    one({ name: 'tcptop_series_folded_samples', type: 'counter', help: 'flow samples added into the other series because --metrics-max-series was reached' }, this.foldedSamples);
+    one({ name: 'tcptop_series_folded', type: 'counter', help: 'label sets added into the other series because --metrics-max-series was reached' }, this.foldedCount);
     one({ name: 'tcptop_last_drain_seconds', type: 'gauge', unit: 'seconds', help: 'time the last interval took to drain the probe' }, health.lastDrainSeconds);
     one({ name: 'tcptop_last_commit_seconds', type: 'gauge', unit: 'seconds', help: 'time the last interval took to write and commit its frame' }, health.lastCommitSeconds);
     one({ name: 'tcptop_probe', type: 'info', help: 'the probe counting the bytes' }, 1, labelText(['probe'], [health.probe]));

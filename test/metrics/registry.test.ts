@@ -34,13 +34,32 @@ test('an idle label set expires whole after --metrics-expire, and starts again f
   assert.equal(never.size, 1);
 });
 
-test('past --metrics-max-series, new label sets add into remote="other" and are counted', () => {
+test('past --metrics-max-series, new label sets add into remote="other", and each label set folded is counted once', () => {
   const r = new ByteRegistry({ keys: ['host'], expireUs: 0, maxSeries: 2 });
   r.addFrame(S, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.2', 80, 50000, 2, 0), flow('x', '10.0.0.3', 80, 50000, 4, 0), flow('x', '10.0.0.4', 80, 50000, 8, 0)]);
-  r.addFrame(2 * S, [flow('x', '10.0.0.1', 80, 50000, 16, 0)]);
-  assert.deepEqual([...r.totals()], [['{remote="10.0.0.1"}', [17, 0]], ['{remote="10.0.0.2"}', [2, 0]], ['{remote="other"}', [12, 0]]]);
+  // 10.0.0.3 again, by another connection in the same frame and in the next ones: the same label set, not a new one
+  r.addFrame(2 * S, [flow('x', '10.0.0.1', 80, 50000, 16, 0), flow('x', '10.0.0.3', 80, 50001, 32, 0), flow('x', '10.0.0.3', 80, 50002, 64, 0)]);
+  r.addFrame(3 * S, [flow('x', '10.0.0.3', 80, 50001, 128, 0), flow('x', '10.0.0.5', 80, 50000, 256, 0)]);
+  assert.deepEqual([...r.totals()], [['{remote="10.0.0.1"}', [17, 0]], ['{remote="10.0.0.2"}', [2, 0]], ['{remote="other"}', [4 + 8 + 32 + 64 + 128 + 256, 0]]]);
+  assert.equal(r.folded, 3);
+  assert.match(r.render(health, false), /^tcptop_series_folded_total 3$/m);
+  assert.match(r.render(health, true), /^# TYPE tcptop_series_folded counter\n# HELP tcptop_series_folded label sets added into the other series [^\n]*\ntcptop_series_folded_total 3$/m);
+});
+
+test('a folded label set is counted again only once forgotten: idle for --metrics-expire, or pushed out by --metrics-max-series newer ones', () => {
+  const r = new ByteRegistry({ keys: ['host'], expireUs: 10 * S, maxSeries: 1 });
+  r.addFrame(0, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.2', 80, 50000, 1, 0)]);
+  r.addFrame(5 * S, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.2', 80, 50000, 1, 0)]);
+  assert.equal(r.folded, 1);
+  // 10.0.0.2 idle from 5 s to 16 s: forgotten with the other series, then folded (and counted) anew
+  r.addFrame(16 * S, [flow('x', '10.0.0.1', 80, 50000, 1, 0)]);
+  r.addFrame(17 * S, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.2', 80, 50000, 1, 0)]);
   assert.equal(r.folded, 2);
-  assert.match(r.render(health, false), /^tcptop_series_folded_samples_total 2$/m);
+  // one folded label set remembered (the cap): 10.0.0.3 pushes 10.0.0.2 out, so 10.0.0.2 counts again
+  r.addFrame(18 * S, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.3', 80, 50000, 1, 0)]);
+  r.addFrame(19 * S, [flow('x', '10.0.0.1', 80, 50000, 1, 0), flow('x', '10.0.0.3', 80, 50000, 1, 0), flow('x', '10.0.0.2', 80, 50000, 1, 0)]);
+  assert.equal(r.folded, 4);
+  assert.deepEqual([...r.totals()], [['{remote="10.0.0.1"}', [6, 0]], ['{remote="other"}', [4, 0]]]);
 });
 
 test('exposition: process names escaped, no timestamps, the service port never the ephemeral one, OpenMetrics ends in # EOF', () => {
