@@ -131,7 +131,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
           if (names) {
             // names found since the last frame; this frame's new addresses are looked up in the background
             w.addNames(names.take());
-            for (let i = 0; i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+            names.noteFrame(s.flows);
           }
         } catch (err) {
           throw writeError(file, w.frames, err);
