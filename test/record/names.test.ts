@@ -2,48 +2,19 @@
 // the test's peers, and one that never answers. Kernel tests (they record).
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
-import { promises as dns } from 'node:dns';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { NameLookups, parseHosts, parseResolver } from '../../src/record/names';
 import { oneLine, tcptop, tcptopAsync } from '../helpers/cli';
+import { dnsServer } from '../helpers/dns';
 import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
 import { transfer } from '../helpers/traffic';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  s.close();
-  return port;
-}
-
-/** dnsmasq on 127.0.0.1 answering only the PTR records given; ready when it answers one. */
-async function dnsServer(t: { after(fn: () => unknown): void }, ptr: Record<string, string>): Promise<string> {
-  const port = await freeUdpPort();
-  const args = ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--pid-file=',
-    ...Object.entries(ptr).map(([addr, name]) => `--ptr-record=${addr.split('.').reverse().join('.')}.in-addr.arpa,${name}`)];
-  const child: ChildProcess = spawn('/usr/sbin/dnsmasq', args, { stdio: 'ignore' });
-  t.after(() => child.kill());
-  const r = new dns.Resolver({ timeout: 200, tries: 1 });
-  r.setServers([`127.0.0.1:${port}`]);
-  const [addr, name] = Object.entries(ptr)[0];
-  for (let i = 0; ; i++) {
-    try {
-      if ((await r.reverse(addr))[0] === name) return `127.0.0.1:${port}`;
-    } catch {
-      if (i > 50) throw new Error('dnsmasq did not answer');
-    }
-    await sleep(100);
-  }
-}
 
 async function record(args: string[]): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
   const child = tcptopAsync(['record', ...args]);
