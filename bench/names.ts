@@ -14,9 +14,8 @@ import { flowKeyString, type FlowKey, type FrameFlows, type FrameInput, type Key
 import { CaptureWriter } from '../src/capture/writer';
 import { CgroupPaths } from '../src/record/cgroups';
 import { NameLookups } from '../src/record/names';
-import { enableStats } from './bpf-stats';
 import { measure, MIN_RATE, RATE } from './kernel';
-import { buildLoader, ensureCommand, Load } from './load';
+import { kernelBenchSetup, Load } from './load';
 import { Recorder, sleep } from './recorder';
 import { BENCH_HEADER } from './report';
 import { check, formatTable, grouped, notRun, type Row } from './table';
@@ -135,11 +134,8 @@ export async function benchCgroupT1(dir: string, log: (line: string) => void): P
   const what = (dir: string) => `${dir}, 10 connections, flow cgroup noted vs not (${T1_PAIRS * 2} alternating windows of ${T1_WINDOW_MS / 1000} s)`;
   const cleanup: (() => Promise<void> | void)[] = [];
   try {
-    if (process.getuid?.() !== 0) throw new Error('needs root (BPF programs and their statistics)');
-    const noBpftool = ensureCommand('bpftool', 'bpftool', log);
-    if (noBpftool) throw new Error(noBpftool);
-    cleanup.push(enableStats());
-    const bin = buildLoader(dir, log);
+    const { bin, restore } = kernelBenchSetup(dir, log);
+    cleanup.push(restore);
     const load = await Load.start(bin, 10);
     cleanup.push(() => load.stop());
     load.pump(RATE);
