@@ -170,7 +170,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
  * --names and --wide change what the live view shows, and only it: without --live they would do nothing, so they
  * are refused before anything is attached or created. The capture keeps names and cgroups either way.
  */
-export function checkViewOptions(opts: Pick<RecordOptions, 'live' | 'names' | 'wide' | 'resolve'>): void {
+function checkViewOptions(opts: Pick<RecordOptions, 'live' | 'names' | 'wide' | 'resolve'>): void {
   if (opts.names && opts.resolve === false) throw new UsageError('--names: no names to show with --no-resolve (drop one of the two)');
   const given = [opts.names && '--names', opts.wide && '--wide'].filter((o): o is string => typeof o === 'string');
   if (given.length > 0 && !opts.live) {
