@@ -49,7 +49,7 @@ interface Cost {
 }
 
 /** The cost of the recorder's send and receive programs over `ms` from now. */
-async function measure(r: Recorder, ms: number, extra: number[] = []): Promise<{ cost: Cost; all: Map<number, ProgCost> }> {
+export async function measure(r: Recorder, ms: number, extra: number[] = []): Promise<{ cost: Cost; all: Map<number, ProgCost> }> {
   const snap = new StatsSnapshot([r.pid, ...extra]);
   await sleep(ms);
   const d = snap.delta();

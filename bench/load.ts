@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { enableStats } from './bpf-stats';
 
 const SOURCE = path.resolve(__dirname, '../../bench/load.c');
 const CHURN_SOURCE = path.resolve(__dirname, '../../bench/churn.c');
@@ -44,6 +45,23 @@ function compile(dir: string, source: string, name: string, log: (line: string) 
 /** Compiles the load generator into `dir`; returns the binary's path. */
 export function buildLoader(dir: string, log: (line: string) => void): string {
   return compile(dir, SOURCE, 'loadgen', log);
+}
+
+/**
+ * What a benchmark of the kernel programs needs: root, bpftool, the kernel's BPF statistics on (until `restore`)
+ * and the load generator built into `dir`. Throws why not.
+ */
+export function kernelBenchSetup(dir: string, log: (line: string) => void): { bin: string; restore: () => void } {
+  if (process.getuid?.() !== 0) throw new Error('needs root (BPF programs and their statistics)');
+  const noBpftool = ensureCommand('bpftool', 'bpftool', log);
+  if (noBpftool) throw new Error(noBpftool);
+  const restore = enableStats();
+  try {
+    return { bin: buildLoader(dir, log), restore };
+  } catch (err) {
+    restore();
+    throw err;
+  }
 }
 
 /** Threads started and exiting at a steady rate elsewhere on the machine (churn.c), until stopped. */

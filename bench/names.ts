@@ -3,6 +3,8 @@
 // drive, in a child process with --expose-gc per run: the cgroup tree is 500 directories made under a temporary
 // directory (walked as the cgroup2 mount is, by inode number), and reverse DNS is a stand-in that answers each
 // lookup after 1 ms; the writer, the cgroup cache and the lookups are the recorder's own.
+// And T1 with the flow's cgroup noted and not: tcptop record under the kernel bench's load, in alternating windows.
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,8 +14,11 @@ import { flowKeyString, type FlowKey, type FrameFlows, type FrameInput, type Key
 import { CaptureWriter } from '../src/capture/writer';
 import { CgroupPaths } from '../src/record/cgroups';
 import { NameLookups } from '../src/record/names';
+import { measure, MIN_RATE, RATE } from './kernel';
+import { kernelBenchSetup, Load } from './load';
+import { Recorder, sleep } from './recorder';
 import { BENCH_HEADER } from './report';
-import { grouped, type Row } from './table';
+import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const FLOWS = 10_000;
 const CGROUPS = 500;
@@ -103,7 +108,116 @@ export function benchCgroupsNames(dir: string): Row {
   };
 }
 
-if (require.main === module) {
+/** Pairs of windows, one recorder with the cgroup noted and one without in each, their order alternating (ABBA). */
+const T1_PAIRS = 4;
+const T1_WINDOW_MS = 6000;
+const T1_SETTLE_MS = 2000;
+/** How far apart the two medians may be and still count as T1 not moving. */
+export const CGROUP_T1_SPREAD = 0.05;
+
+/** Required before `tcptop record`: the addon's open() then loads the programs with the cgroup helper switched off. */
+function noCgroupPreload(): string {
+  const probe = path.resolve(__dirname, '../src/record');
+  return `'use strict';
+const id = require.resolve('tcptop-bpf', { paths: [${JSON.stringify(probe)}] });
+const bpf = require(id);
+require.cache[id].exports = { ...bpf, open: (o) => bpf.open({ ...o, recordCgroup: false }) };
+`;
+}
+
+/**
+ * T1 with and without the once-per-flow cgroup helper: tcptop record (one at a time) over the kernel bench's 10
+ * connections pumped at RATE, in windows alternating between a recorder that notes each flow's cgroup and one whose
+ * programs were loaded with the helper off. The load's flows in each capture show which one ran.
+ */
+export async function benchCgroupT1(dir: string, log: (line: string) => void): Promise<Row[]> {
+  const what = (dir: string) => `${dir}, 10 connections, flow cgroup noted vs not (${T1_PAIRS * 2} alternating windows of ${T1_WINDOW_MS / 1000} s)`;
+  const cleanup: (() => Promise<void> | void)[] = [];
+  try {
+    const { bin, restore } = kernelBenchSetup(dir, log);
+    cleanup.push(restore);
+    const load = await Load.start(bin, 10);
+    cleanup.push(() => load.stop());
+    load.pump(RATE);
+    const off = path.join(dir, 'no-cgroup-preload.js');
+    fs.writeFileSync(off, noCgroupPreload());
+    const windows = { on: [] as Cost[], off: [] as Cost[] };
+    const noted = { on: [] as number[], off: [] as number[] };
+    for (let pair = 0; pair < T1_PAIRS; pair++) {
+      for (const mode of pair % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+        const file = path.join(dir, `t1-cgroup-${mode}-${pair}.db`);
+        const r = await Recorder.start(file, dir, [], mode === 'off' ? [off] : []);
+        cleanup.push(() => r.kill());
+        await sleep(T1_SETTLE_MS);
+        const m = await measure(r, T1_WINDOW_MS);
+        await r.stop();
+        windows[mode].push(m.cost);
+        noted[mode].push(loadFlowsWithCgroup(file, load.pids));
+        log(`  cgroup ${mode}: send ${m.cost.send.nsPerEvent.toFixed(1)}, recv ${m.cost.recv.nsPerEvent.toFixed(1)} ns/event, ${grouped(m.cost.rate)} events/s`);
+      }
+    }
+    // the switch did what it says: the load's 20 flows (two ends of 10) carry a cgroup id only when it was on
+    const switched = noted.on.every((n) => n === 20) && noted.off.every((n) => n === 0);
+    const rate = Math.min(...[...windows.on, ...windows.off].map((c) => c.rate));
+    return (['send', 'recv'] as const).map((d) => {
+      const on = windows.on.map((c) => c[d].nsPerEvent);
+      const offNs = windows.off.map((c) => c[d].nsPerEvent);
+      const x = median(on) / median(offNs) - 1;
+      return {
+        target: 'T1', what: what(d), rate,
+        figure: `${median(on).toFixed(1)} ns/event noted (windows ${range(on)}), ${median(offNs).toFixed(1)} not (${range(offNs)}): ` +
+          `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}% medians` +
+          `${switched ? '' : `; the switch failed: load flows with a cgroup id ${noted.on.join('/')} noted, ${noted.off.join('/')} not`}` +
+          `${rate >= MIN_RATE ? '' : ` (load ${grouped(rate)}/s < ${grouped(MIN_RATE)}/s)`}`,
+        goal: `medians within ${CGROUP_T1_SPREAD * 100}%`,
+        result: check(Math.abs(x) <= CGROUP_T1_SPREAD && switched && rate >= MIN_RATE),
+      };
+    });
+  } catch (err) {
+    return [notRun('T1', what('send and recv'), (err as Error).message, `medians within ${CGROUP_T1_SPREAD * 100}%`)];
+  } finally {
+    for (const c of cleanup.reverse()) {
+      try {
+        await c();
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+type Cost = Awaited<ReturnType<typeof measure>>['cost'];
+
+/** The load generator's flows in a capture that have a cgroup id. */
+function loadFlowsWithCgroup(file: string, pids: readonly number[]): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return Number(db.prepare(`SELECT count(*) FROM flow WHERE cgroup != 0 AND pid IN (${pids.map(() => '?').join(', ')})`).pluck().get(...pids));
+  } finally {
+    db.close();
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function range(xs: readonly number[]): string {
+  return `${Math.min(...xs).toFixed(1)} to ${Math.max(...xs).toFixed(1)}`;
+}
+
+if (require.main === module && process.argv[2] === '--t1') {
+  // node dist/bench/names.js --t1: this row alone
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcptop-bench-'));
+  benchCgroupT1(dir, (l) => process.stdout.write(`${l}\n`)).then((rows) => {
+    process.stdout.write(`${formatTable(rows)}\n`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, (err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  });
+} else if (require.main === module) {
   run(process.argv[2], process.argv[3] === 'both').then((r) => process.stdout.write(`${JSON.stringify(r)}\n`), (err) => {
     process.stderr.write(`${(err as Error).stack}\n`);
     process.exit(1);

@@ -85,13 +85,13 @@ export class Recorder {
     return this.child.pid!;
   }
 
-  /** Starts `tcptop record -o file -i 1` (and `args`) and waits until it is recording. */
-  static async start(file: string, dir: string, args: readonly string[] = []): Promise<Recorder> {
+  /** Starts `tcptop record -o file -i 1` (and `args`) and waits until it is recording; `preloads` are required before it too. */
+  static async start(file: string, dir: string, args: readonly string[] = [], preloads: readonly string[] = []): Promise<Recorder> {
     const name = path.basename(file, '.db');
     const preload = path.join(dir, `${name}-preload.js`);
     const timingFile = path.join(dir, `${name}-timing.json`);
     fs.writeFileSync(preload, preloadSource(timingFile));
-    const child = spawn(process.execPath, ['--require', preload, CLI, 'record', '-o', file, '-i', '1', '--force', '--no-status', ...args],
+    const child = spawn(process.execPath, [...preloads.flatMap((p) => ['--require', p]), '--require', preload, CLI, 'record', '-o', file, '-i', '1', '--force', '--no-status', ...args],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     const r = new Recorder(child, file, timingFile);
     const deadline = Date.now() + 30_000;

@@ -10,7 +10,7 @@ import { benchMetrics } from './metrics';
 import { machine } from './recorder';
 import { benchReport, HTML_MAX_SHOWN_MS, HTML_MAX_MB, type ReportBench } from './report';
 import { benchWriterChurn } from './writer';
-import { benchCgroupsNames } from './names';
+import { benchCgroupsNames, benchCgroupT1 } from './names';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const log = (line: string): void => {
@@ -52,6 +52,8 @@ async function main(): Promise<number> {
   try {
     const kernel = await benchKernel(dir, log);
     rows.push(...kernel.rows);
+    log('T1 with the flow cgroup noted and not, alternating');
+    rows.push(...(await benchCgroupT1(dir, log)));
     try {
       rows.push(...(await benchCaptures(dir, kernel.realCapture?.file, log)));
     } catch (err) {

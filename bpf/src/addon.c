@@ -358,6 +358,18 @@ static bool option_u32(napi_env env, napi_value opts, const char *name, uint32_t
 	return true;
 }
 
+/* options[name], a boolean; anything else (missing included) is a TypeError. */
+static bool option_bool(napi_env env, napi_value opts, const char *name, bool *out)
+{
+	napi_valuetype type;
+	napi_value v;
+
+	if (napi_get_named_property(env, opts, name, &v) != napi_ok || napi_typeof(env, v, &type) != napi_ok ||
+	    type != napi_boolean || napi_get_value_bool(env, v, out) != napi_ok)
+		return bad_option(env, name, "true or false");
+	return true;
+}
+
 /* options[name], a string shorter than len bytes, or (if nullable) null for none, read as "". */
 static bool option_string(napi_env env, napi_value opts, const char *name, bool nullable, char *buf, size_t len)
 {
@@ -381,7 +393,7 @@ static bool option_string(napi_env env, napi_value opts, const char *name, bool 
 	return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok;
 }
 
-/* open({ kind, pid, family, cgroupPath, maxSlots, tracefs, retprobeInstances }) -> handle. Loads, does
+/* open({ kind, pid, family, cgroupPath, maxSlots, tracefs, retprobeInstances, recordCgroup }) -> handle. Loads, does
  * not attach. Every field is required (the strings may be null); a missing or wrong-typed one is a
  * TypeError, never a default. */
 static napi_value probe_open(napi_env env, napi_callback_info info)
@@ -390,6 +402,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	size_t argc = 1;
 	char kind[16], cgroup_path[4096], tracefs[TRACEFS_PATH_LEN], op[64];
 	uint32_t pid, family, max_slots, instances;
+	bool record_cgroup;
 	struct btf *vmlinux_btf;
 	struct probe *p;
 	napi_valuetype type;
@@ -406,7 +419,8 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	    !option_string(env, argv[0], "cgroupPath", true, cgroup_path, sizeof(cgroup_path)) ||
 	    !option_u32(env, argv[0], "maxSlots", &max_slots) ||
 	    !option_string(env, argv[0], "tracefs", true, tracefs, sizeof(tracefs)) ||
-	    !option_u32(env, argv[0], "retprobeInstances", &instances))
+	    !option_u32(env, argv[0], "retprobeInstances", &instances) ||
+	    !option_bool(env, argv[0], "recordCgroup", &record_cgroup))
 		return NULL;
 	if (strcmp(kind, "tracepoint") != 0 && strcmp(kind, "fentry") != 0 && strcmp(kind, "kprobe") != 0) {
 		bad_option(env, "kind", "\"tracepoint\", \"fentry\" or \"kprobe\"");
@@ -459,6 +473,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	p->skel->rodata->filter_tgid = pid;
 	p->skel->rodata->filter_family = family == 4 ? AF_INET_ : family == 6 ? AF_INET6_ : 0;
 	p->skel->rodata->filter_cgroup = cgroup_path[0] != '\0';
+	p->skel->rodata->record_cgroup = record_cgroup;
 	err = size_maps(p);
 	if (err) {
 		throw_error(env, "size bpf maps", err);

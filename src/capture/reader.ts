@@ -71,6 +71,8 @@ export class CaptureReader {
   readonly version: number;
   private cgroupRows: Map<number, string | null> | null = null;
   private nameMap: Map<string, string> | null = null;
+  /** What refreshLookups saw of the cgroup and name tables. */
+  private lookupsMark: string | null = null;
 
   private constructor(readonly path: string, private readonly db: Database.Database) {
     // Defined up front: better-sqlite3 refuses to define a function while a statement (frames()) is being iterated.
@@ -285,6 +287,27 @@ export class CaptureReader {
       this.cgroupRows = rows;
     }
     return this.cgroupRows.get(id);
+  }
+
+  /**
+   * Reads the cgroup and name tables again when a recorder has added to them since the last call (a capture being
+   * recorded): the flows read before get their cgroup path and name too. Returns whether anything changed.
+   */
+  refreshLookups(): boolean {
+    if (this.version < 2) return false;
+    const mark = this.guard(() => JSON.stringify(this.stmt('lookups', `SELECT (SELECT count(*) FROM cgroup) AS c,
+      (SELECT count(*) FROM name) AS n, (SELECT max(looked_up_us) FROM name) AS t`).raw().get()));
+    if (mark === this.lookupsMark) return false;
+    this.lookupsMark = mark;
+    this.cgroupRows = null;
+    this.nameMap = null;
+    for (const f of this.flowCache.values()) {
+      if (f.cgroup) f.cgroupPath = this.cgroupText(f.cgroup);
+      const name = this.names().get(f.raddr);
+      if (name === undefined) delete f.name;
+      else f.name = name;
+    }
+    return true;
   }
 
   /** The names of remote addresses the recorder looked up, by address (none in a version 1 capture). */

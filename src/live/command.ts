@@ -77,7 +77,9 @@ export const liveCommand: CommandSpec<LiveOptions> = {
       const cgroups = root === null ? null : new CgroupPaths(root);
       await write(banner(interval));
       await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
-        for (let i = 0; names && i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+        // the view asks nameOf; the names found are kept nowhere else
+        names?.noteFrame(s.flows);
+        names?.take();
         const rows = view.names || view.wide ? decoratedRows(s.flows, names, cgroups, true) : frameRows(s.flows);
         await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
       });
@@ -102,6 +104,7 @@ async function liveView(opts: LiveOptions, interval: number, count: number | und
   const file = opts.output ?? path.join(tmp!, 'live.db');
   let writer: CaptureWriter | null = null;
   let reader: CaptureReader | null = null;
+  let names: NameLookups | null = null;
   try {
     const start = monoUs();
     const header: CaptureHeader = {
@@ -109,16 +112,26 @@ async function liveView(opts: LiveOptions, interval: number, count: number | und
       startWallUs: wallUs(), tzOffsetMinutes: host.tzOffsetMinutes, timeZone: host.timeZone, intervalUs, probe: probe.kind,
       commandLine: ['tcptop', ...process.argv.slice(2)], filters: filtersOf(opts),
     };
-    const w = (writer = CaptureWriter.create(file, header, opts.output ? {} : { maxBytes: LIVE_MAX_BYTES, maxAgeUs: LIVE_MAX_AGE_US }));
+    // the capture keeps each flow's cgroup, as record's does, and with --names the names found so far
+    const root = cgroup2Root();
+    const cgroups = root === null ? null : new CgroupPaths(root);
+    names = opts.names ? new NameLookups({ server: opts.resolver }) : null;
+    const w = (writer = CaptureWriter.create(file, header, { ...(opts.output ? {} : { maxBytes: LIVE_MAX_BYTES, maxAgeUs: LIVE_MAX_AGE_US }),
+      cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
     reader = CaptureReader.open(file);
     const session = new Session({
       cursor: new CaptureCursor(reader, 1, null), host: host.hostname, zone, recordedUs: intervalUs, speed: 1,
       color: !process.env.NO_COLOR, state: initialState({ live: true, frames: 0, factor: 1, startFrame: 0, sort: opts.sort }),
+      names: opts.names, wide: opts.wide,
     });
     let viewing = true;
     const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: () => probe.drain() }, start);
     const counting = runIntervals(sampler, start, intervalUs, { count }, (s) => {
       w.append(s.frame, s.flows);
+      if (names) {
+        w.addNames(names.take());
+        names.noteFrame(s.flows);
+      }
       if (viewing) session.grew();
     }).catch((err: unknown) => {
       session.abort(err);
@@ -135,10 +148,12 @@ async function liveView(opts: LiveOptions, interval: number, count: number | und
       failure ??= err;
     });
     if (failure) throw failure;
+    if (names) w.addNames(names.take());
     w.close(true, wallUs());
     writer = null;
     if (opts.output) process.stderr.write(`tcptop: the capture is in ${printable(opts.output)} (tcptop replay ${printable(opts.output)})\n`);
   } finally {
+    names?.close();
     probe.close();
     reader?.close();
     if (writer) {

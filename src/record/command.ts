@@ -10,7 +10,7 @@ import { parseCount, parseDuration, parseInterval, parseSize } from '../cli/pars
 import { toolVersion } from '../cli/program';
 import { write } from '../cli/output';
 import { VIEW_OPTIONS, viewOptionsOf, type CommandSpec, type ViewCliOptions } from '../cli/spec';
-import { CaptureError, TcptopError } from '../errors';
+import { CaptureError, TcptopError, UsageError } from '../errors';
 import { clockOf } from '../time/zone';
 import { banner, renderFrame } from '../view/classic';
 import { printable } from '../view/printable';
@@ -81,6 +81,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     'tcptop record -o flight.db --max-size 500M   # a flight recorder: the most recent 500 MiB of history',
   ],
   async run(_args, opts) {
+    checkViewOptions(opts);
     const host = hostInfo();
     const file = opts.output ?? defaultCaptureName(host.hostname, new Date());
     // Refuse a taken name before attaching anything.
@@ -130,7 +131,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
           if (names) {
             // names found since the last frame; this frame's new addresses are looked up in the background
             w.addNames(names.take());
-            for (let i = 0; i < s.flows.count; i++) names.note(s.flows.flows[i].raddr);
+            names.noteFrame(s.flows);
           }
         } catch (err) {
           throw writeError(file, w.frames, err);
@@ -164,6 +165,19 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     }
   },
 };
+
+/**
+ * --names and --wide change what the live view shows, and only it: without --live they would do nothing, so they
+ * are refused before anything is attached or created. The capture keeps names and cgroups either way.
+ */
+function checkViewOptions(opts: Pick<RecordOptions, 'live' | 'names' | 'wide' | 'resolve'>): void {
+  if (opts.names && opts.resolve === false) throw new UsageError('--names: no names to show with --no-resolve (drop one of the two)');
+  const given = [opts.names && '--names', opts.wide && '--wide'].filter((o): o is string => typeof o === 'string');
+  if (given.length > 0 && !opts.live) {
+    throw new UsageError(`${given.join(' and ')}: only with --live (the capture keeps names and cgroups anyway: ` +
+      `add --live to see them now, or run tcptop replay ${given.join(' ')} FILE later)`);
+  }
+}
 
 /** A write failure as the user should hear it: what happened, what is kept. */
 function writeError(file: string, frames: number, err: unknown): TcptopError {

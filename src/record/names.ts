@@ -5,6 +5,7 @@ import { promises as dns } from 'node:dns';
 import * as fs from 'node:fs';
 import { isIP } from 'node:net';
 import { UsageError } from '../errors';
+import type { FrameFlows } from '../capture/types';
 import { hostOf } from '../report/group';
 
 export interface NameRow {
@@ -118,6 +119,11 @@ export class NameLookups {
     }
     this.queue.push(addr);
     this.pump();
+  }
+
+  /** Notes the remote address of each of a frame's flows. */
+  noteFrame(flows: FrameFlows): void {
+    for (let i = 0; i < flows.count; i++) this.note(flows.flows[i].raddr);
   }
 
   /** The name found for an address, if any so far. */

@@ -24,6 +24,8 @@ export interface ProbeOptions {
    * flight at once and still be seen returning. Default and most: 4096. Fewer only to test misses.
    */
   retprobeInstances?: number;
+  /** False: flows' cgroup ids are not noted (they read 0, unknown). Only the bench's reference turns it off. */
+  recordCgroup?: boolean;
 }
 
 export interface Probe {
@@ -77,6 +79,8 @@ export interface AddonOpenOptions {
   tracefs: string | null;
   /** Instances of each kretprobe (the kernel's maxactive). */
   retprobeInstances: number;
+  /** Note each flow's cgroup v2 id when its slot is made. */
+  recordCgroup: boolean;
 }
 
 interface Addon {
@@ -293,6 +297,7 @@ export function checkOpenOptions(o: AddonOpenOptions): AddonOpenOptions {
     const v: unknown = o[name];
     if (v !== null && typeof v !== 'string') fail(name, 'a string or null', v);
   }
+  if (typeof o.recordCgroup !== 'boolean') fail('recordCgroup', 'true or false', o.recordCgroup);
   return o;
 }
 
@@ -303,7 +308,7 @@ function tryKind(bpf: Addon, kind: ProbeKind, opts: ProbeOptions): Probe {
     const tracefs = kind === 'kprobe' ? findTracefs() : undefined;
     handle = bpf.open(checkOpenOptions({
       kind, pid: opts.pid ?? 0, family: opts.family ?? 0, cgroupPath: opts.cgroupPath ?? null, maxSlots: bpf.defaultSlots,
-      tracefs: tracefs ?? null, retprobeInstances: opts.retprobeInstances ?? MAX_RETPROBE_INSTANCES,
+      tracefs: tracefs ?? null, retprobeInstances: opts.retprobeInstances ?? MAX_RETPROBE_INSTANCES, recordCgroup: opts.recordCgroup ?? true,
     }));
     const attached = bpf.attach(handle);
     const events = bpf.events(handle);

@@ -77,7 +77,8 @@ export const replayCommand: CommandSpec<ReplayOptions> = {
       const speed = opts.speed ?? (process.stdout.isTTY && !opts.follow ? 1 : 0);
       if (wantsInteractive(opts)) {
         const toSeq = opts.follow ? null : count === undefined ? range.toSeq : Math.min(range.toSeq, range.fromSeq + count * factor - 1);
-        await interactive(reader, { fromSeq: range.fromSeq, toSeq, startSeq: fromSeq, factor, zone, speed: opts.speed ?? 1, filter, sort: opts.sort });
+        await interactive(reader, { fromSeq: range.fromSeq, toSeq, startSeq: fromSeq, factor, zone, speed: opts.speed ?? 1, filter, sort: opts.sort,
+          names: view.names, wide: view.wide });
         return;
       }
 
@@ -137,13 +138,13 @@ async function follow(reader: CaptureReader, fromSeq: number, intervalUs: number
 
 /** The full-screen view over the range; following, over a capture that grows until its recorder ends. */
 async function interactive(reader: CaptureReader, o: { fromSeq: number; toSeq: number | null; startSeq: number; factor: number;
-  zone: DisplayZone; speed: number; filter: FlowFilter; sort: SortKey }): Promise<void> {
+  zone: DisplayZone; speed: number; filter: FlowFilter; sort: SortKey; names: boolean; wide: boolean }): Promise<void> {
   const cursor = new CaptureCursor(reader, o.fromSeq, o.toSeq);
   const follow = o.toSeq === null;
   const startFrame = Math.max(0, cursor.timeline.seqs.findIndex((s) => s >= o.startSeq));
   const session = new Session({
     cursor, host: reader.meta.hostname, zone: o.zone, recordedUs: reader.meta.intervalUs, speed: o.speed,
-    color: !process.env.NO_COLOR,
+    color: !process.env.NO_COLOR, names: o.names, wide: o.wide,
     state: initialState({ live: follow, frames: cursor.frames, factor: o.factor, startFrame, sort: o.sort, family: o.filter.family,
       filter: o.filter.pid === undefined ? '' : `pid:${o.filter.pid}` }),
   });

@@ -94,6 +94,8 @@ export class CaptureCursor {
       t.totals.push(total);
       added++;
     }
+    // a recorder names hosts and cgroups after their flows' first frames: bins read before show them once it has
+    if (added > 0 && this.reader.refreshLookups()) this.cached.clear();
     return added;
   }
 

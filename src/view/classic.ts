@@ -55,7 +55,7 @@ export function renderFrame(frame: ViewFrame, opts: ViewOptions): string {
 }
 
 /** Columns of the UNIT column of --wide: a longer unit name is cut. */
-const UNIT_WIDTH = 24;
+export const UNIT_WIDTH = 24;
 
 function row(f: FlowBytes, addrWidth: number, opts: ViewOptions): string {
   const pid = String(f.pid).padEnd(7);
@@ -71,7 +71,7 @@ function row(f: FlowBytes, addrWidth: number, opts: ViewOptions): string {
 
 const units = new Map<string, string>();
 /** The systemd unit of a flow's cgroup path, `-` when there is none. */
-function unitOf(f: FlowBytes): string {
+export function unitOf(f: FlowBytes): string {
   if (f.cgroupPath === undefined) return '-';
   let u = units.get(f.cgroupPath);
   if (u === undefined) {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { CaptureReader } from '../../src/capture/reader';
 import { cgroup2Root } from '../../src/record/cgroups';
+import { makeCgroups } from '../helpers/cgroups';
 import { tcptop, tcptopAsync } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
@@ -16,34 +17,6 @@ import { nodeClient, startServer, stopPeers, type ClientReport, type Peer } from
 const HEX_DOCKER = 'd0'.repeat(32);
 const HEX_POD = 'c1'.repeat(32);
 const UID = '0f3a2c1e-8b7d-4e6f-9a1b-2c3d4e5f6a7b';
-
-/** Makes the cgroups under the cgroup2 mount; removes them (deepest first) when the test ends. */
-function makeCgroups(t: { after(fn: () => void): void }, root: string, rels: string[]): void {
-  const made: string[] = [];
-  t.after(() => {
-    for (const dir of made.reverse()) {
-      // a process still in it goes back to the root first
-      try {
-        for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-          fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
-        }
-        fs.rmdirSync(dir);
-      } catch {
-        // already gone
-      }
-    }
-  });
-  for (const rel of rels) {
-    let dir = root;
-    for (const part of rel.split('/').filter(Boolean)) {
-      dir = path.join(dir, part);
-      if (!fs.existsSync(dir)) {
-        fs.mkdirSync(dir);
-        made.push(dir);
-      }
-    }
-  }
-}
 
 test('record: each flow carries its process\'s cgroup; report --by cgroup|unit|container|pod adds up exact bytes', kernel, async (t) => {
   const root = cgroup2Root();

@@ -2,47 +2,19 @@
 // the test's peers, and one that never answers. Kernel tests (they record).
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { promises as dns } from 'node:dns';
+import * as fs from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { NameLookups, parseHosts, parseResolver } from '../../src/record/names';
 import { oneLine, tcptop, tcptopAsync } from '../helpers/cli';
+import { dnsServer } from '../helpers/dns';
 import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
 import { transfer } from '../helpers/traffic';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  s.close();
-  return port;
-}
-
-/** dnsmasq on 127.0.0.1 answering only the PTR records given; ready when it answers one. */
-async function dnsServer(t: { after(fn: () => unknown): void }, ptr: Record<string, string>): Promise<string> {
-  const port = await freeUdpPort();
-  const args = ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--pid-file=',
-    ...Object.entries(ptr).map(([addr, name]) => `--ptr-record=${addr.split('.').reverse().join('.')}.in-addr.arpa,${name}`)];
-  const child: ChildProcess = spawn('/usr/sbin/dnsmasq', args, { stdio: 'ignore' });
-  t.after(() => child.kill());
-  const r = new dns.Resolver({ timeout: 200, tries: 1 });
-  r.setServers([`127.0.0.1:${port}`]);
-  const [addr, name] = Object.entries(ptr)[0];
-  for (let i = 0; ; i++) {
-    try {
-      if ((await r.reverse(addr))[0] === name) return `127.0.0.1:${port}`;
-    } catch {
-      if (i > 50) throw new Error('dnsmasq did not answer');
-    }
-    await sleep(100);
-  }
-}
 
 async function record(args: string[]): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
   const child = tcptopAsync(['record', ...args]);
@@ -172,17 +144,20 @@ test('/etc/hosts first; --resolver forms; a lookup that fails or times out leave
   n.close();
 });
 
-test('record --live --names --wide: the live view shows a remote host by name once looked up, and the UNIT column', kernel, async (t) => {
+/**
+ * Runs a live view with --names --wide (`args`, which print the classic view with -C) while a peer at 127.0.0.5,
+ * named db-five.test by the test's DNS server, moves bytes, until a frame shows it by name; returns stdout.
+ */
+async function liveNamed(t: { after(fn: () => unknown): void }, args: string[], ready: (out: string, err: string) => boolean): Promise<string> {
   const server = await dnsServer(t, { '127.0.0.5': 'db-five.test' });
-  const file = path.join(tempDir(t), 'live.db');
-  const child = tcptopAsync(['record', '-o', file, '-i', '0.2', '--live', '-C', '--names', '--wide', '--resolver', server, '-p', String(process.pid)]);
+  const child = tcptopAsync([...args, '-C', '--names', '--wide', '--resolver', server, '-p', String(process.pid)]);
   const exited = once(child, 'exit');
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   try {
-    await until('recording', () => err.includes('recording to'));
+    await until('counting', () => ready(out, err));
     // a frame shows a flow while it moves bytes: the first ones show the address, those after the lookup the name
     for (let i = 0; i < 40 && !out.includes('db-five.test:'); i++) {
       await transfer({ listen: '127.0.0.5', connect: '127.0.0.5', localAddress: '127.0.0.9', up: 10_000, down: 10 });
@@ -192,26 +167,33 @@ test('record --live --names --wide: the live view shows a remote host by name on
     child.kill('SIGINT');
     await exited;
   }
-  assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
-  assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
-});
+  return out;
+}
 
-test('the live tool with --names --wide: remote hosts by name once looked up, and the UNIT column', kernel, async (t) => {
-  const server = await dnsServer(t, { '127.0.0.5': 'db-five.test' });
-  const child = tcptopAsync(['-C', '--names', '--wide', '--resolver', server, '-p', String(process.pid), '0.2']);
-  const exited = once(child, 'exit');
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  try {
-    await until('tracing', () => out.includes('Tracing...'));
-    for (let i = 0; i < 40 && !out.includes('db-five.test:'); i++) {
-      await transfer({ listen: '127.0.0.5', connect: '127.0.0.5', localAddress: '127.0.0.9', up: 10_000, down: 10 });
-      await sleep(100);
-    }
-  } finally {
-    child.kill('SIGINT');
-    await exited;
+for (const [what, args, ready] of [
+  ['record --live --names --wide', (file: string) => ['record', '-o', file, '-i', '0.2', '--live'], (_out: string, err: string) => err.includes('recording to')],
+  ['the live tool with --names --wide', () => ['0.2'], (out: string) => out.includes('Tracing...')],
+] as const) {
+  test(`${what}: the classic view shows a remote host by name once looked up, and the UNIT column`, kernel, async (t) => {
+    const file = path.join(tempDir(t), 'live.db');
+    const out = await liveNamed(t, args(file), ready);
+    assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
+    assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
+  });
+}
+
+test('record --names or --wide without --live is refused in one line, before anything is attached or replaced', (t) => {
+  const file = path.join(tempDir(t), 'kept.db');
+  fs.writeFileSync(file, 'an earlier capture');
+  for (const [flags, want] of [
+    [['--names'], /^tcptop: --names: only with --live \(.*add --live to see them now, or run tcptop replay --names FILE later\)$/],
+    [['--wide'], /^tcptop: --wide: only with --live \(.*tcptop replay --wide FILE later\)$/],
+    [['--names', '--wide'], /^tcptop: --names and --wide: only with --live \(.*tcptop replay --names --wide FILE later\)$/],
+    [['--live', '--names', '--no-resolve'], /^tcptop: --names: no names to show with --no-resolve \(drop one of the two\)$/],
+  ] as const) {
+    const r = tcptop(['record', '-o', file, '--force', ...flags]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(oneLine(r), want);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'an earlier capture', 'the file --force would replace is untouched');
   }
-  assert.match(out, /^PID {5}COMM {9}UNIT {21}LADDR {17}RADDR {18}RX_KB  TX_KB$/m);
-  assert.match(out, /127\.0\.0\.9:\d+ +db-five\.test:\d+ /);
 });

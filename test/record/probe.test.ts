@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { addonLoadError, checkOpenOptions, openProbe, ProbeError, type AddonOpenOptions } from '../../src/record/probe';
 import { LAYOUT } from '../../src/record/snapshot';
+import { cgroup2Root } from '../../src/record/cgroups';
 import { FlowCounters } from '../../src/record/counters';
 import { frameRows, type FlowBytes } from '../../src/capture/types';
 import type { Drain, Probe } from '../../src/record/probe';
@@ -223,7 +224,7 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
   // the addon directly, for a table of two slots; only this process's traffic is counted
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0 }); // no tracefs, no kretprobes
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0, recordCgroup: true }); // no tracefs, no kretprobes
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
@@ -246,12 +247,34 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
   }
 });
 
+test("each flow notes its process's cgroup v2 id when its slot is made; with recordCgroup false (the bench's reference) it reads 0", kernel, async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bpf = require('tcptop-bpf');
+  const root = cgroup2Root();
+  assert.ok(root, 'a cgroup2 mount');
+  const own = /^0::(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))![1];
+  const id = Number(fs.statSync(path.join(root, own)).ino);
+  for (const recordCgroup of [true, false]) {
+    const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup });
+    try {
+      bpf.attach(handle);
+      const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 10 });
+      const d = new FlowCounters().apply(bpf.drain(handle));
+      const ends = d.flows.flows.slice(0, d.flows.count).filter((f) => [t.client, t.server].some((e) => e.lport === f.lport && e.rport === f.rport));
+      assert.equal(ends.length, 2, `recordCgroup ${recordCgroup}: both ends`);
+      for (const f of ends) assert.equal(f.cgroup, recordCgroup ? id : 0, `recordCgroup ${recordCgroup}`);
+    } finally {
+      bpf.close(handle);
+    }
+  }
+});
+
 test('freed slots come back round the ring, read after read, with exact counts', kernel, async () => {
   // a table of three slots: each connection takes two and frees them at the next read, so the ring's
   // head and tail pass its end again and again (three, not a power of two: the index wraps by modulo)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('tcptop-bpf');
-  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0 });
+  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0, recordCgroup: true });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
@@ -277,7 +300,7 @@ test('connections opening and closing on two CPUs at once share a small table wi
   const bpf = require('tcptop-bpf');
   const rounds = 32;
   const peer = churningPeer('tcptop-churn', 2, rounds, 25);
-  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0 });
+  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0, recordCgroup: true });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
@@ -573,7 +596,7 @@ test("the addon's snapshot layout, from the C compiler, is the one the decoder r
   assert.deepEqual(require('tcptop-bpf').layout, LAYOUT);
 });
 
-const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0 };
+const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup: true };
 const badOpens: [string, Record<string, unknown>, RegExp][] = [
   ['kind', { kind: 'uprobe' }, /^open: options\.kind must be "tracepoint", "fentry" or "kprobe"/],
   ['pid', { pid: '181' }, /^open: options\.pid must be an integer from 0 to 4294967295/],
@@ -584,6 +607,8 @@ const badOpens: [string, Record<string, unknown>, RegExp][] = [
   ['maxSlots', { maxSlots: 0 }, /^open: options\.maxSlots must be at least 1/],
   ['tracefs', { tracefs: undefined }, /^open: options\.tracefs must be a string or null/],
   ['retprobeInstances', { retprobeInstances: undefined }, /^open: options\.retprobeInstances must be an integer from 0 to 4294967295/],
+  ['recordCgroup', { recordCgroup: 1 }, /^open: options\.recordCgroup must be true or false/],
+  ['recordCgroup', { recordCgroup: undefined }, /^open: options\.recordCgroup must be true or false/],
 ];
 
 test("the addon's open options are checked in TypeScript: a wrong type is a TypeError naming the field", () => {

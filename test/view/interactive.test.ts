@@ -213,6 +213,37 @@ test('names from the capture reach the screen escaped, never as control sequence
   assert.match(text, /\\x1b\[2Jevil\\/);
 });
 
+test('--names and --wide: RADDR by the name from the capture, a UNIT column; long text cut with a mark, every column in place', () => {
+  const s = press(start(), 'right', 'right');
+  const named: Record<string, { name: string; cgroupPath: string }> = {
+    '203.0.113.7': { name: 'edge.example', cgroupPath: '/system.slice/nginx.service' },
+    '198.51.100.23': { name: 'a-very-long-name-of-a-database-host.corp.example', cgroupPath: '/system.slice/nginx.service' },
+    '2001:db8::20': { name: 'evil\x1b[2J.example', cgroupPath: '/system.slice/a-unit-name-longer-than-the-column.service' },
+  };
+  const flows = flowsOf(3).map((f) => ({ ...f, ...named[f.raddr] }));
+  const screen = (over: Partial<ScreenData>) => render(s, data(s, { rows: buildRows(flows, s), ...over }), { width: 120, height: 24 })
+    .slice(5, 18).map((l) => l.replace(/\x1b\[7m|\x1b\[0m/g, '').trimEnd());
+  assert.deepEqual(screen({ names: true, wide: true }), [
+    'PID     COMM         UNIT                     LADDR                 RADDR                  RX_KB  TX_KB',
+    '3302    iperf3       -                        127.0.0.1:46010       127.0.0.1:5201             0   2929',
+    '2200    python3      -                        127.0.0.1:8080        127.0.0.1:39012            0   1024',
+    '2210    curl         -                        127.0.0.1:39012       127.0.0.1:8080          1024      0',
+    '1201    nginx        nginx.service            10.0.0.5:443          edge.example:51234         2    158',
+    '1201    nginx        nginx.service            10.0.0.5:443          a-very-long-na…:40112      0     58',
+    '7001    node         -                        127.0.0.2:7000        127.0.0.3:41000            0      1',
+    '',
+    'PID     COMM         UNIT                     LADDR6                       RADDR6                        RX_KB  TX_KB',
+    '3300    iperf3       -                        ::1:5201                     ::1:46000                      5120      0',
+    '3301    iperf3       -                        ::1:46000                    ::1:5201                          0   5120',
+    '3300    iperf3       -                        ::ffff:127.0.0.1:5201        ::ffff:127.0.0.1:46010         2929      0',
+    '4400    postgres     a-unit-name-longer-than… 2001:db8::10:5432            evil\\x1b[2J.example:33000        24     19',
+  ]);
+  // the names alone; without either, the classic columns, names and cgroups in the rows or not
+  assert.equal(screen({ names: true })[4], '1201    nginx        10.0.0.5:443          edge.example:51234         2    158');
+  assert.equal(screen({ wide: true })[4], '1201    nginx        nginx.service            10.0.0.5:443          203.0.113.7:51234          2    158');
+  assert.deepEqual(screen({}), render(s, data(s), { width: 120, height: 24 }).slice(5, 18).map((l) => l.replace(/\x1b\[7m|\x1b\[0m/g, '').trimEnd()));
+});
+
 test('colour only when asked; the cursor is inverse video either way', () => {
   const s = start();
   const plain = render(s, data(s), { width: 80, height: 24 }).join('\n');
@@ -228,10 +259,12 @@ test('every line fits the width, at any size', () => {
       let s = start();
       if (screen === 'help') s = press(s, '?');
       if (screen === 'chart') s = press(s, 'enter');
-      const d = data(s, { chart: screen === 'chart' ? { rx: Array(FRAMES).fill(1000), tx: Array(FRAMES).fill(0) } : null });
-      const lines = render(s, d, { width: w, height: h });
-      assert.equal(lines.length, h);
-      for (const l of lines) assert.ok(l.replace(/\x1b\[[0-9;]*m/g, '').length <= w, `${w}x${h} ${screen}: ${l}`);
+      for (const cols of [{}, { names: true, wide: true }]) {
+        const d = data(s, { chart: screen === 'chart' ? { rx: Array(FRAMES).fill(1000), tx: Array(FRAMES).fill(0) } : null, ...cols });
+        const lines = render(s, d, { width: w, height: h });
+        assert.equal(lines.length, h);
+        for (const l of lines) assert.ok(l.replace(/\x1b\[[0-9;]*m/g, '').length <= w, `${w}x${h} ${screen} ${JSON.stringify(cols)}: ${l}`);
+      }
     }
   }
 });

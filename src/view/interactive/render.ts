@@ -3,7 +3,7 @@
 import type { Frame } from '../../capture/types';
 import { columnPlan, plotColumns, renderChart, type ChartSeries } from '../../report/chart';
 import { clockOf, rangeClock, zoneLabel, type DisplayZone } from '../../time/zone';
-import { formatSeconds, type SortKey } from '../classic';
+import { formatSeconds, UNIT_WIDTH, unitOf, type SortKey } from '../classic';
 import { printable } from '../printable';
 import type { RowFlow, Rows } from './rows';
 import { binCount, type ViewState } from './state';
@@ -23,6 +23,10 @@ export interface ScreenData {
   /** Bytes per frame of the charted row, when the chart is shown. */
   chart: { rx: ArrayLike<number>; tx: ArrayLike<number> } | null;
   color: boolean;
+  /** --names: a remote host by the name the capture has for it, else its address. */
+  names?: boolean;
+  /** --wide: a UNIT column after COMM, the systemd unit of the flow's cgroup. */
+  wide?: boolean;
 }
 
 export interface Size {
@@ -171,20 +175,24 @@ function axis(d: ScreenData, width: number, marks: number[]): string {
   return cells.join('').trimEnd();
 }
 
-/** The classic columns; IPv6 addresses get what the width allows, 21 to 32 columns as the classic tool. */
+/**
+ * The classic columns (with --wide, UNIT after COMM); IPv6 addresses get what the width allows, 21 to 32 columns
+ * as the classic tool.
+ */
 function rowLines(s: ViewState, d: ScreenData, width: number, height: number): string[] {
   const rows = d.rows;
   type Item = { text: string } | { row: number };
   const items: Item[] = [];
-  const addr6 = Math.max(21, Math.min(32, Math.floor((width - 38) / 2)));
+  const unit = d.wide ? ` ${'UNIT'.padEnd(UNIT_WIDTH)}` : '';
+  const addr6 = Math.max(21, Math.min(32, Math.floor((width - 38 - unit.length) / 2)));
   if (rows.kind === 'flows') {
     if (rows.v4.length) {
-      items.push({ text: `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR'.padEnd(21)} ${'RADDR'.padEnd(21)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}` });
+      items.push({ text: `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)}${unit} ${'LADDR'.padEnd(21)} ${'RADDR'.padEnd(21)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}` });
       for (let i = 0; i < rows.v4.length; i++) items.push({ row: i });
     }
     if (rows.v6.length) {
       if (rows.v4.length) items.push({ text: '' });
-      items.push({ text: `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)} ${'LADDR6'.padEnd(addr6)} ${'RADDR6'.padEnd(addr6)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}` });
+      items.push({ text: `${'PID'.padEnd(7)} ${'COMM'.padEnd(12)}${unit} ${'LADDR6'.padEnd(addr6)} ${'RADDR6'.padEnd(addr6)} ${'RX_KB'.padStart(6)} ${'TX_KB'.padStart(6)}` });
       for (let i = 0; i < rows.v6.length; i++) items.push({ row: rows.v4.length + i });
     }
   } else {
@@ -202,18 +210,20 @@ function rowLines(s: ViewState, d: ScreenData, width: number, height: number): s
   // Only the rows on screen are formatted.
   return items.slice(top, top + height).map((it) => {
     if ('text' in it) return fit(it.text, width);
-    const line = fit(rows.kind === 'flows' ? flowRow(rows, it.row, addr6) : groupRow(rows.groups[it.row], width), width);
+    const line = fit(rows.kind === 'flows' ? flowRow(rows, it.row, addr6, d) : groupRow(rows.groups[it.row], width), width);
     return it.row === cursor ? `${SGR.inverse}${line.padEnd(width)}${SGR.reset}` : line;
   });
 }
 
-function flowRow(rows: { v4: RowFlow[]; v6: RowFlow[] }, i: number, addr6: number): string {
+function flowRow(rows: { v4: RowFlow[]; v6: RowFlow[] }, i: number, addr6: number, cols: Pick<ScreenData, 'names' | 'wide'>): string {
   const v4 = i < rows.v4.length;
   const f = v4 ? rows.v4[i] : rows.v6[i - rows.v4.length];
   const w = v4 ? 21 : addr6;
   const pid = String(f.pid).padEnd(7);
   const comm = printable(f.comm).slice(0, 12).padEnd(12);
-  return `${pid} ${comm} ${address(`${printable(f.laddr)}:${f.lport}`, w)} ${address(`${printable(f.raddr)}:${f.rport}`, w)} ` +
+  const unit = cols.wide ? ` ${cell(printable(unitOf(f)), UNIT_WIDTH)}` : '';
+  const remote = cols.names && f.name !== undefined ? named(printable(f.name), `:${f.rport}`, w) : address(`${printable(f.raddr)}:${f.rport}`, w);
+  return `${pid} ${comm}${unit} ${address(`${printable(f.laddr)}:${f.lport}`, w)} ${remote} ` +
     `${kb(f.rxBytes).padStart(6)} ${kb(f.txBytes).padStart(6)}`;
 }
 
@@ -222,15 +232,22 @@ function address(text: string, w: number): string {
   return text.length > w ? `\u2026${text.slice(text.length - w + 1)}` : text.padEnd(w);
 }
 
+/** A host name and its :port in `w` columns: too long, the name keeps its start (the host) and shows it was cut. */
+function named(name: string, port: string, w: number): string {
+  return name.length + port.length > w ? `${name.slice(0, w - port.length - 1)}\u2026${port}` : `${name}${port}`.padEnd(w);
+}
+
+/** Text in `w` columns: too long, cut with a mark that shows it. */
+function cell(text: string, w: number): string {
+  return text.length > w ? `${text.slice(0, w - 1)}\u2026` : text.padEnd(w);
+}
+
 function keyWidth(width: number): number {
   return Math.max(10, Math.min(39, width - 21));
 }
 
 function groupRow(g: { key: string | number; flows: number; rxBytes: number; txBytes: number }, width: number): string {
-  const w = keyWidth(width);
-  const key = printable(String(g.key));
-  const shown = key.length > w ? `${key.slice(0, w - 1)}\u2026` : key.padEnd(w);
-  return `${shown} ${String(g.flows).padStart(6)} ${kb(g.rxBytes).padStart(6)} ${kb(g.txBytes).padStart(6)}`;
+  return `${cell(printable(String(g.key)), keyWidth(width))} ${String(g.flows).padStart(6)} ${kb(g.rxBytes).padStart(6)} ${kb(g.txBytes).padStart(6)}`;
 }
 
 function kb(bytes: number): string {

@@ -23,6 +23,9 @@ export interface SessionOptions {
   /** Playback pace: 1 is real time. */
   speed: number;
   color: boolean;
+  /** --names and --wide: remote hosts by name, a UNIT column. */
+  names?: boolean;
+  wide?: boolean;
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
 }
@@ -119,6 +122,7 @@ export class Session {
       host: this.o.host, zone: this.o.zone, bin, rows: this.rows,
       wallUs: cursor.timeline.wallUs, intervalUs: cursor.timeline.intervalUs, totals: cursor.timeline.totals,
       recordedUs: this.o.recordedUs, chart: s.screen === 'chart' ? this.chart : null, color: this.o.color,
+      names: this.o.names, wide: this.o.wide,
     };
     this.terminal.draw(render(s, data, { width: this.terminal.width, height: this.terminal.height }));
     this.readAroundLater();
