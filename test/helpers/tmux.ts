@@ -52,7 +52,7 @@ export class Pane {
   }
 
   /** Waits until the screen satisfies `want` (or equals it), polling; throws with the last screen on timeout. */
-  async waitFor(want: string | ((screen: string) => boolean), ms = 10_000, attributes = false): Promise<string> {
+  async waitFor(want: string | ((screen: string) => boolean), ms = 30_000, attributes = false): Promise<string> {
     const ok = typeof want === 'string' ? (s: string) => s === want : want;
     const end = Date.now() + ms;
     let last = '';

@@ -48,7 +48,7 @@ test('tcptop on a terminal: live, paused and rewound while counting goes on, bac
     const raw = path.join(dir, 'out.raw');
     pane.pipeTo(raw);
     pane.send(['q'], true);
-    s = await pane.waitFor((x) => x.includes('EXITED'), 15_000);
+    s = await pane.waitFor((x) => x.includes('EXITED'), 60_000);
     assert.match(s, /EXITED 0/);
     const out = fs.readFileSync(raw, 'latin1');
     assert.ok(out.includes('\x1b[?1049l') && out.includes('\x1b[?25h'), 'the terminal is restored');
@@ -65,7 +65,7 @@ test('tcptop -o FILE on a terminal: the capture the view showed is kept and repl
   try {
     await pane.waitFor((x) => (position(x)?.of ?? 0) >= 3, 30_000);
     pane.send(['q'], true);
-    const s = await pane.waitFor((x) => x.includes('EXITED'), 15_000);
+    const s = await pane.waitFor((x) => x.includes('EXITED'), 60_000);
     assert.match(s, /EXITED 0/);
     assert.match(s.replace(/\n/g, ''), /tcptop: the capture is in \S*kept\.db/);
   } finally {
@@ -118,7 +118,7 @@ test('tcptop --names --wide on a terminal: the remote host by name once looked u
     assert.match(row, new RegExp(`^${peer.pid} +live-peer +payments-api\\.service +127\\.0\\.0\\.9:\\d+ +db-five\\.test:${server.port} +0 +\\d+$`));
     assert.equal(row.length, lines[head].trimEnd().length, 'TX_KB ends where its header does');
     pane.send(['q'], true);
-    assert.match(await pane.waitFor((x) => x.includes('EXITED'), 15_000), /EXITED 0/);
+    assert.match(await pane.waitFor((x) => x.includes('EXITED'), 60_000), /EXITED 0/);
   } finally {
     pane.close();
   }

@@ -1,5 +1,7 @@
 // The interactive view's pure parts: keys decoded, the state machine, the screen as lines, the frame diff.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { SAMPLE_HEADER, sampleFlows } from '../../fixtures/generate';
 import type { Frame } from '../../src/capture/types';
@@ -7,7 +9,8 @@ import { decodeKeys, type Key } from '../../src/view/interactive/keys';
 import { render, sparkline, type ScreenData } from '../../src/view/interactive/render';
 import { buildRows, filterMatches, type RowFlow } from '../../src/view/interactive/rows';
 import { firstAtOrAfter, grown, initialState, reduceKey, tick, type KeyContext, type ViewState } from '../../src/view/interactive/state';
-import { diffFrame } from '../../src/view/interactive/terminal';
+import { diffFrame, LEAVE, Terminal } from '../../src/view/interactive/terminal';
+import { tempDir } from '../helpers/tmp';
 
 const zone = { timeZone: 'Europe/Berlin', offsetMinutes: 60 };
 const START = SAMPLE_HEADER.startWallUs;
@@ -301,4 +304,21 @@ test('the keys fit an 80×24 screen, live too', () => {
     assert.equal(lines[21], live ? '  live: space, \u2190, j look back while counting goes on; space or End: now again' : '');
     assert.equal(lines[23], 'any key back  q quit');
   }
+});
+
+test('the terminal draws nothing once it is given back: a frame that comes late cannot cover the shell', (t) => {
+  const file = path.join(tempDir(t), 'tty.out');
+  const fd = fs.openSync(file, 'w');
+  t.after(() => fs.closeSync(fd));
+  const output = { fd, columns: 40, rows: 5, on() {}, off() {} } as unknown as NodeJS.WriteStream;
+  const input = { setRawMode() {}, setEncoding() {}, on() {}, off() {}, resume() {}, pause() {} } as unknown as NodeJS.ReadStream;
+  const term = new Terminal(input, output);
+  term.enter({ onKeys() {}, onResize() {} });
+  term.draw(['the view']);
+  term.leave();
+  term.draw(['a late frame']);
+  const out = fs.readFileSync(file, 'utf8');
+  assert.ok(out.includes('the view'));
+  assert.ok(out.endsWith(LEAVE), JSON.stringify(out.slice(-40)));
+  assert.ok(!out.includes('a late frame'));
 });

@@ -67,8 +67,9 @@ export class Terminal {
     this.writeNow(ENTER);
   }
 
-  /** Shows `lines`, writing only those that differ from what the screen shows. */
+  /** Shows `lines`, writing only those that differ from what the screen shows; nothing once the terminal is given back. */
   draw(lines: string[]): void {
+    if (!this.active) return;
     const text = diffFrame(this.shown, lines, this.width);
     this.shown = lines;
     if (text) this.writeNow(text);
