@@ -75,14 +75,13 @@ export const liveCommand: CommandSpec<LiveOptions> = {
       const names = view.names ? new NameLookups({ server: opts.resolver }) : null;
       const root = view.wide ? cgroup2Root() : null;
       const cgroups = root === null ? null : new CgroupPaths(root);
-      await write(banner(interval));
       await runIntervals(sampler, start, Math.round(interval * 1e6), { count }, async (s) => {
         // the view asks nameOf; the names found are kept nowhere else
         names?.noteFrame(s.flows);
         names?.take();
         const rows = view.names || view.wide ? decoratedRows(s.flows, names, cgroups, true) : frameRows(s.flows);
         await write(renderFrame({ clock: clockOf(zone, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
-      });
+      }, () => write(banner(interval)));
       names?.close();
     } finally {
       probe.close();

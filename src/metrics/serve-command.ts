@@ -37,7 +37,7 @@ export const serveCommand: CommandSpec<ServeOptions> = {
     const metrics = liveMetricsOf(opts)!;
     const probe = attach(opts);
     try {
-      process.stderr.write(`tcptop: serving metrics at ${await metrics.start(probe.kind, toolVersion())} with the ${probe.kind} probe; Ctrl-C to stop\n`);
+      const at = await metrics.start(probe.kind, toolVersion());
       let drainSeconds = 0;
       const drain = () => {
         const t = performance.now();
@@ -49,6 +49,8 @@ export const serveCommand: CommandSpec<ServeOptions> = {
       const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain }, start);
       await runIntervals(sampler, start, Math.round(opts.interval * 1e6), { count: opts.count, durationUs: opts.duration }, (s) => {
         metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, 0);
+      }, () => {
+        process.stderr.write(`tcptop: serving metrics at ${at} with the ${probe.kind} probe; Ctrl-C to stop\n`);
       });
     } finally {
       probe.close();

@@ -110,11 +110,14 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       const names = opts.resolve === false ? null : new NameLookups({ server: opts.resolver });
       const w = (writer = CaptureWriter.create(file, header, { force: opts.force, maxBytes: opts.maxSize, maxAgeUs: opts.maxDuration,
         cgroupPaths: cgroups ? (ids) => cgroups.paths(ids) : undefined }));
-      if (metrics) process.stderr.write(`tcptop: serving metrics at ${await metrics.start(probe.kind, toolVersion())}\n`);
-      process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
+      const metricsAt = metrics ? await metrics.start(probe.kind, toolVersion()) : null;
+      const announce = async () => {
+        if (metricsAt) process.stderr.write(`tcptop: serving metrics at ${metricsAt}\n`);
+        process.stderr.write(`tcptop: recording to ${printable(file)} every ${opts.interval} s with the ${probe.kind} probe; Ctrl-C to stop\n`);
+        if (opts.live) await write(banner(opts.interval));
+      };
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = { ...viewOptionsOf(opts), names: opts.names ?? false, wide: opts.wide ?? false };
-      if (opts.live) await write(banner(opts.interval));
 
       let drainSeconds = 0;
       const timedDrain = () => {
@@ -143,7 +146,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
           const rows = decoratedRows(s.flows, view.names ? names : null, view.wide ? cgroups : null, false);
           await write(renderFrame({ clock: clockOf({ timeZone: host.timeZone, offsetMinutes: host.tzOffsetMinutes }, s.frame.wallUs), loadavg: s.frame.loadavg.raw, flows: rows }, view));
         }
-      });
+      }, announce);
       status?.end();
       if (names) {
         w.addNames(names.take());

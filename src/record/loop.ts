@@ -11,6 +11,9 @@ export async function runIntervals(
   intervalUs: number,
   stop: StopRule,
   onSample: (s: Interval, k: number) => void | Promise<void>,
+  /** Runs once SIGINT and SIGTERM are caught, before the first interval: where the tool says it is counting,
+   * so that a signal sent as soon as it says so ends the recording cleanly rather than the process. */
+  onStart?: () => void | Promise<void>,
 ): Promise<Ending> {
   let signalled = false;
   let wake: (() => void) | null = null;
@@ -21,6 +24,7 @@ export async function runIntervals(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    await onStart?.();
     for (let k = 1; ; k++) {
       const due = deadline(startMonoUs, intervalUs, k, stop);
       while (!signalled) {

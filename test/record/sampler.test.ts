@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Drain } from '../../src/record/counters';
+import { monoUs } from '../../src/record/host';
+import { runIntervals } from '../../src/record/loop';
 import { deadline, isLast, Sampler } from '../../src/record/sampler';
 
 const load = { load1: 0.1, load5: 0.2, load15: 0.3, running: 1, tasks: 9, lastPid: 7, raw: '0.10 0.20 0.30 1/9 7' };
@@ -36,4 +38,17 @@ test('a sample reads the clocks before draining, and its interval runs from the 
   assert.equal(first.frame.loadavg, load);
   mono = 11_000;
   assert.equal(sampler.sample().frame.intervalUs, 750);
+});
+
+test('the interval loop catches SIGINT before it says it has started: a signal sent at once ends it cleanly', async () => {
+  const sampler = new Sampler({ monoUs, wallUs: () => 1_700_000_000_000_000, loadavg: () => load, drain: () => empty }, monoUs());
+  const frames: number[] = [];
+  // A real signal to this process, sent from the start hook: without a handler by then, it would end the test run.
+  const ending = await runIntervals(sampler, monoUs(), 60_000_000, {}, (_s, k) => {
+    frames.push(k);
+  }, () => {
+    process.kill(process.pid, 'SIGINT');
+  });
+  assert.equal(ending, 'signal');
+  assert.deepEqual(frames, [1], 'the interval in progress is kept');
 });
