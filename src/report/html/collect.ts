@@ -139,6 +139,13 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
     if (!list) flowsOf.set(g, (list = []));
     list.push(id);
   }
+  const strings: string[] = [];
+  const stringIndex = new Map<string, number>();
+  const str = (text: string): number => {
+    let i = stringIndex.get(text);
+    if (i === undefined) stringIndex.set(text, (i = strings.push(text) - 1));
+    return i;
+  };
   const pageGroups: PageGroup[] = ranked.map((g) => {
     const ids = (flowsOf.get(g) ?? []).sort((a, b) => flowRx[b] + flowTx[b] - (flowRx[a] + flowTx[a]) || a - b);
     const shown = ids.slice(0, perGroup);
@@ -147,7 +154,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
       key: groups.keys[g],
       flows: shown.map((id): FlowEntry => {
         const f = reader.flow(id);
-        return [f.pid, f.comm, f.laddr, f.lport, f.raddr, f.rport, flowRx[id], flowTx[id]];
+        return [f.pid, str(f.comm), str(f.laddr), f.lport, str(f.raddr), f.rport, flowRx[id], flowTx[id]];
       }),
       more: [rest.length, rest.reduce((n, id) => n + flowRx[id], 0), rest.reduce((n, id) => n + flowTx[id], 0)],
     };
@@ -191,6 +198,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
     zone: { timeZone: zone.timeZone, offsetMinutes: zone.offsetMinutes },
     sameDay: a.year === b.year && a.month === b.month && a.day === b.day,
     columns: groups.columns.map((c) => ({ name: c.name, numeric: c.numeric })),
+    strings,
     groups: pageGroups,
     rows: rows.map((r): PageRow => [ms(r.startUs), ms(r.endUs), r.key ? index.get(numberOf.get(r.key)!)! : -1, r.otherGroups, r.rx, r.tx,
       rate3(r.avgRate), rate3(r.peakRate), ms(r.peakWallUs)]),

@@ -15,15 +15,16 @@ export interface PageAssets {
 
 /**
  * JSON safe inside a <script> element: `<`, `>` and `&` as \u escapes (no `</script>` or `<!--` can appear), and
- * U+2028/U+2029 escaped too. JSON.parse reads it back unchanged.
+ * every character beyond ASCII too (U+2028/U+2029 among them), so the page is pure ASCII, which a browser decodes
+ * fastest. JSON.parse reads it back unchanged.
  */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/[<>&\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Text for HTML element content and attribute values. */
+/** Text for HTML element content and attribute values, pure ASCII. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(/[&<>"']|[^\x00-\x7f]/gu, (c) => `&#${c.codePointAt(0)};`);
 }
 
 /** Code inlined into <script> or <style> must not be able to end its element early. */
