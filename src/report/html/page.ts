@@ -35,7 +35,11 @@ function inlined(code: string, element: 'script' | 'style', what: string): strin
 
 const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
-/** The whole page. The Content-Security-Policy allows its two inline scripts by hash and nothing from any network. */
+/**
+ * The whole page. The Content-Security-Policy allows its two inline scripts by hash and nothing from any network.
+ * The data and the chart library are in the head, the bulk of the file: a browser draws nothing before the body,
+ * so no frame of a half-read page is drawn and then thrown away; the page script at the end draws it all at once.
+ */
 export function htmlPage(data: PageData, assets: PageAssets): string {
   const chartJs = inlined(assets.chartJs, 'script', 'the chart library');
   const pageJs = inlined(assets.pageJs, 'script', 'the page script');
@@ -62,6 +66,8 @@ export function htmlPage(data: PageData, assets: PageAssets): string {
 <style>
 ${css}
 </style>
+<script type="application/json" id="report-data">${scriptJson(data)}</script>
+<script>${chartJs}</script>
 </head>
 <body>
 <header>
@@ -102,8 +108,6 @@ ${css}
 </section>
 </main>
 <footer><p id="footer"></p></footer>
-<script type="application/json" id="report-data">${scriptJson(data)}</script>
-<script>${chartJs}</script>
 <script>${pageJs}</script>
 </body>
 </html>
