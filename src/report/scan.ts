@@ -11,13 +11,25 @@ import { foldMap, framesPerWindow, SummaryBuilder, topGroups, windowRows, type R
 export type FrameHook = (frame: Frame, cols: SampleColumns, groups: Int32Array, count: number) => void;
 
 /**
- * The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete.
- * `onFrame` sees each frame with its samples (flow ids, bytes, groups) before the aggregator does.
+ * What else a pass over the frames does while it reads them for its windows, so that nothing needs a pass of its
+ * own: `onFrame` sees each frame with its samples (flow ids, bytes, groups) before the aggregators do, and `also`
+ * sums the same samples a second way (other windows, other folding), its windows handed to `onWindow`.
  */
-export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, onFrame?: FrameHook,
+export interface Rider {
+  onFrame?: FrameHook;
+  also?: { opts: AggregateOptions; onWindow: (w: WindowStats) => void };
+}
+
+/**
+ * The range's frames and their samples, mapped to groups, through an aggregator: its windows as they complete.
+ * Each frame's samples are read and mapped once, whatever rides along.
+ */
+export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGroups, opts: AggregateOptions, rider: Rider = {},
   lookup: (id: number) => Flow = (id) => reader.flow(id)): Generator<WindowStats> {
   const done: WindowStats[] = [];
   const agg = new WindowAggregator(opts, (w) => done.push(w));
+  const also = rider.also ? new WindowAggregator(rider.also.opts, rider.also.onWindow) : null;
+  const onFrame = rider.onFrame;
   const cols = new SampleColumns();
   let of = new Int32Array(cols.flow.length);
   for (const frame of reader.frames(range.fromSeq, range.toSeq)) {
@@ -26,9 +38,11 @@ export function* windows(reader: CaptureReader, range: SeqRange, groups: FlowGro
     for (let i = 0; i < n; i++) of[i] = groups.groupOf(cols.flow[i], lookup);
     onFrame?.(frame, cols, of, n);
     agg.addFrame(frame, of, cols.rx, cols.tx, n);
+    also?.addFrame(frame, of, cols.rx, cols.tx, n);
     yield* done.splice(0);
   }
   agg.finish();
+  also?.finish();
   yield* done.splice(0);
 }
 
@@ -38,22 +52,43 @@ export interface WindowSource {
   windows(groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats>;
 }
 
+/**
+ * What rides on the pass that makes a report's rows (see Rider), given the groups that pass keeps apart from
+ * `other` (null: all of them); and a look at each window the rows are made of.
+ */
+export interface RowsRider {
+  pass(keep: readonly number[] | null): Rider;
+  window?(w: WindowStats): void;
+}
+
+/** A source whose passes can carry a rider: one capture's range. */
+export interface RidableSource extends WindowSource {
+  windows(groups: FlowGroups, opts: AggregateOptions, rider?: Rider): Generator<WindowStats>;
+}
+
 /** The whole range as one window: every group's totals and peak, for ranking. */
 export function whole(source: WindowSource, groups: FlowGroups, peakOf: Metric): WindowStats {
   const [all] = source.windows(groups, { framesPerWindow: Infinity, peakOf });
   return all;
 }
 
-/** The report's rows, a window at a time, each window added to the summary as it goes. */
-export function* reportWindows(source: WindowSource, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }): Generator<ReportRow[]> {
+/**
+ * The report's rows, a window at a time, each window added to the summary as it goes. A rider (only with a
+ * source that carries one) goes along on the pass that makes the rows; when the rows come from the ranking pass
+ * (--top keeps every group, one window), it is not called.
+ */
+export function reportWindows(source: WindowSource, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }): Generator<ReportRow[]>;
+export function reportWindows(source: RidableSource, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }, rider: RowsRider): Generator<ReportRow[]>;
+export function* reportWindows(source: RidableSource, groups: FlowGroups, summary: SummaryBuilder, opts: { window?: number; top?: number; sort?: SortKey }, rider?: RowsRider): Generator<ReportRow[]> {
   const sort = opts.sort ?? 'total';
   const perWindow = opts.window === undefined ? Infinity : framesPerWindow(opts.window, source.intervalUs);
   const rowsOf = (w: WindowStats, other: number | null): ReportRow[] => {
     summary.add(w);
+    rider?.window?.(w);
     return windowRows(w, groups.keys, other, sort);
   };
   if (opts.top === undefined) {
-    for (const w of source.windows(groups, { framesPerWindow: perWindow })) yield rowsOf(w, null);
+    for (const w of source.windows(groups, { framesPerWindow: perWindow }, rider?.pass(null))) yield rowsOf(w, null);
     return;
   }
   // The top groups are known only after a first pass; the second folds the rest into `other`, whose peak
@@ -65,5 +100,5 @@ export function* reportWindows(source: WindowSource, groups: FlowGroups, summary
     return;
   }
   const other = groups.size;
-  for (const w of source.windows(groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) })) yield rowsOf(w, other);
+  for (const w of source.windows(groups, { framesPerWindow: perWindow, fold: foldMap(groups.size, keep, other) }, rider?.pass(keep))) yield rowsOf(w, other);
 }

@@ -9,7 +9,7 @@ import type { TimeSpec } from '../time/spec';
 import { dateTimeOf, displayZone, UTC, type DisplayZone } from '../time/zone';
 import { WindowAggregator, type AggregateOptions, type WindowStats } from './aggregate';
 import type { FlowGroups } from './group';
-import { windows, type WindowSource } from './scan';
+import { windows, type RidableSource, type Rider, type WindowSource } from './scan';
 
 /** A flow with the host that recorded it, for `--by rechost`. */
 export interface HostFlow extends Flow {
@@ -24,8 +24,8 @@ export interface Timeline extends WindowSource {
   windows(groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats>;
 }
 
-/** One capture's range, frame by frame. */
-export class CaptureTimeline implements Timeline {
+/** One capture's range, frame by frame; a pass can carry a rider. */
+export class CaptureTimeline implements Timeline, RidableSource {
   readonly intervalUs: number;
 
   constructor(private readonly reader: CaptureReader, private readonly range: SeqRange) {
@@ -38,10 +38,10 @@ export class CaptureTimeline implements Timeline {
     return n;
   }
 
-  *windows(groups: FlowGroups, opts: AggregateOptions): Generator<WindowStats> {
+  *windows(groups: FlowGroups, opts: AggregateOptions, rider?: Rider): Generator<WindowStats> {
     const { reader, range } = this;
     const host = reader.meta.hostname;
-    yield* windows(reader, range, groups, opts, undefined, (id): HostFlow => ({ ...reader.flow(id), rechost: host }));
+    yield* windows(reader, range, groups, opts, rider, (id): HostFlow => ({ ...reader.flow(id), rechost: host }));
   }
 
 }

@@ -98,6 +98,9 @@ test("a group's flows add up to its row; the busiest intervals are the frames wi
   const { data } = html(['--by', 'host', SAMPLE], tempDir(t));
   for (const r of data.rows) {
     const g = data.groups[r[2]];
+    // Names and addresses are written once, in the page's strings: by host, every flow's remote address is the
+    // key (an IPv4-mapped one as its IPv4 address).
+    for (const f of g.flows) assert.equal(data.strings[f[4]].replace(/^::ffff:/, ''), g.key[0]);
     assert.equal(g.flows.reduce((n, f) => n + f[6], 0) + g.more[1], r[4], `rx of ${g.key}`);
     assert.equal(g.flows.reduce((n, f) => n + f[7], 0) + g.more[2], r[5], `tx of ${g.key}`);
   }
@@ -115,6 +118,23 @@ test('JSON in a script element cannot end it: <, >, &, U+2028 and U+2029 are esc
   assert.doesNotMatch(text, /[<>&\u2028\u2029]/);
   assert.deepEqual(JSON.parse(text), value);
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;');
+});
+
+test('the page is pure ASCII: text beyond it goes in as escapes and reads back unchanged', () => {
+  const page = tcptop(['report', '--format', 'html', '--by', 'flow', SAMPLE]).stdout;
+  assert.ok([...Buffer.from(page)].every((b) => b < 0x80), 'the page of a capture');
+  const data = embedded(page);
+  const names = ['h\u00f6st-\u00fc', 'caf\u00e9 \u2013 \u{1f600}'];
+  data.header.hostname = names[0];
+  data.strings.push(names[1]);
+  const assets = { chartJs: 'var a = 1;', chartCss: '', pageJs: 'var b = 2;', pageCss: '' };
+  const text = htmlPage(data, assets);
+  assert.ok([...Buffer.from(text)].every((b) => b < 0x80), 'names beyond ASCII');
+  const back = embedded(text);
+  assert.equal(back.header.hostname, names[0]);
+  assert.equal(back.strings[back.strings.length - 1], names[1]);
+  assert.match(text, /<title>tcptop report: h&#246;st-&#252;,/);
+  assert.equal(escapeHtml('\u{1f600}'), '&#128512;');
 });
 
 test('inlined code that could end its element is refused', () => {

@@ -24,6 +24,8 @@
     return `${v.toFixed(digits)} ${UNITS[i]}`;
   }
   const rateText = (v) => `${humanBytes(v < 1024 ? Math.round(v) : v)}/s`;
+  // Written as an escape: the page stays pure ASCII, which the browser decodes fastest.
+  const NONE = '\u2013';
   const grouped = (n) => Math.trunc(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const exactBytes = (n) => `${grouped(n)} bytes`;
   const exactRate = (v) => `${grouped(v)}${(v % 1).toFixed(3).slice(1)} bytes/s`;
@@ -37,9 +39,15 @@
       zoneFormat = null;
     }
   }
-  /** The display zone's calendar fields at `ms`, truncated to the second. */
+  /** The display zone's calendar fields at `ms`, truncated to the second; kept, as tables ask for the same times again. */
+  const civilOf = new Map();
   function civil(ms) {
     const sec = Math.floor(ms / 1000) * 1000;
+    let c = civilOf.get(sec);
+    if (!c) civilOf.set(sec, (c = zoneFields(sec)));
+    return c;
+  }
+  function zoneFields(sec) {
     if (zoneFormat) {
       const p = {};
       for (const part of zoneFormat.formatToParts(new Date(sec))) if (part.type !== 'literal') p[part.type] = Number(part.value);
@@ -192,7 +200,7 @@
         fill: state.stacked ? `${color.startsWith('#') ? color : '#8c8c8c'}99` : undefined,
         show: !state.hidden.has(i),
         // The legend shows the series' own rate, stacked or not.
-        value: (u, v, si, idx) => (idx === null || idx === undefined ? '–' : rateText(raw[i][idx])),
+        value: (u, v, si, idx) => (idx === null || idx === undefined ? NONE : rateText(raw[i][idx])),
       });
     });
     series.push({
@@ -201,7 +209,7 @@
       stroke: t.muted,
       width: 1,
       dash: [5, 4],
-      value: (u, v) => (v === null || v === undefined ? '–' : v.toFixed(2)),
+      value: (u, v) => (v === null || v === undefined ? NONE : v.toFixed(2)),
     });
     const opts = {
       ...chartSize(),
@@ -278,14 +286,31 @@
 
   // ---- Tables.
 
-  /** Rows of a table drawn at first, and added by each click on its "show more" row. */
-  const TABLE_ROWS = 500;
+  /** Rows of a table drawn at first, and rows added by each click on its "show more" row. */
+  const FIRST_ROWS = 100;
+  const MORE_ROWS = 500;
 
-  /** A sortable table: columns of {name, value(row), text(row), title(row), numeric}, rows kept as given until sorted. */
+  /**
+   * A sortable table: columns of {name, value(row), text(row), title(row), numeric}, rows kept as given until sorted.
+   * opts.pick(i) makes rows selectable (click, Enter, Space), opts.selected(i) marks the selected one.
+   */
   function table(id, columns, rows, opts) {
     const tableEl = $(id);
     const thead = tableEl.tHead;
     const tbody = tableEl.tBodies[0];
+    const pick = opts && opts.pick;
+    // One listener for all rows, not two per row: a long table is built much faster.
+    tbody.onclick = pick ? (e) => {
+      const tr = e.target.closest('tr[data-index]');
+      if (tr) pick(Number(tr.dataset.index));
+    } : null;
+    tbody.onkeydown = pick ? (e) => {
+      const tr = e.target.closest('tr[data-index]');
+      if (tr && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        pick(Number(tr.dataset.index));
+      }
+    } : null;
     const head = el('tr');
     let order = rows.map((_, i) => i);
     let sortBy = -1;
@@ -318,7 +343,7 @@
     });
     thead.replaceChildren(head);
     // A long table is drawn a part at a time: thousands of rows would take the browser seconds to lay out.
-    let limit = TABLE_ROWS;
+    let limit = FIRST_ROWS;
     function render() {
       const frag = document.createDocumentFragment();
       for (const i of order.slice(0, limit)) {
@@ -332,16 +357,17 @@
           if (title) td.title = title;
           tr.append(td);
         }
-        if (opts && opts.decorate) opts.decorate(tr, row, i);
+        if (pick) tr.tabIndex = 0;
+        if (opts && opts.selected && opts.selected(i)) tr.className = 'selected';
         frag.append(tr);
       }
       if (order.length > limit) {
         const tr = el('tr', null, { class: 'more' });
         const td = el('td', null, { colspan: String(columns.length) });
-        const button = el('button', `show ${grouped(Math.min(order.length, limit + TABLE_ROWS) - limit)} more of ${grouped(order.length - limit)} rows not shown`, { type: 'button' });
+        const button = el('button', `show ${grouped(Math.min(order.length, limit + MORE_ROWS) - limit)} more of ${grouped(order.length - limit)} rows not shown`, { type: 'button' });
         button.addEventListener('click', (e) => {
           e.stopPropagation();
-          limit += TABLE_ROWS;
+          limit += MORE_ROWS;
           render();
         });
         td.append(button);
@@ -384,18 +410,8 @@
     );
     table('groups', columns, rows, {
       pinned: (r) => r[2] < 0,
-      decorate: (tr, row, i) => {
-        tr.tabIndex = 0;
-        if (selected === i) tr.classList.add('selected');
-        const pick = () => select(i);
-        tr.addEventListener('click', pick);
-        tr.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            pick();
-          }
-        });
-      },
+      pick: select,
+      selected: (i) => selected === i,
     });
   }
 
@@ -416,11 +432,12 @@
     const more = g.more[0] > 0 ? ` ${grouped(g.more[0])} more flows moved ${humanBytes(g.more[1])} received and ${humanBytes(g.more[2])} sent.` : '';
     note.textContent = `Flows of ${data.columns.map((c, ci) => `${c.name} ${g.key[ci]}`).join(', ')} over the whole range, most bytes first.${more}`;
     flowsEl.hidden = false;
+    const s = data.strings;
     table('flows', [
       { name: 'PID', numeric: true, value: (f) => f[0], text: (f) => String(f[0]) },
-      { name: 'COMM', numeric: false, value: (f) => f[1], text: (f) => f[1] },
-      { name: 'LOCAL', numeric: false, value: (f) => f[2], text: (f) => hostPort(f[2], f[3]) },
-      { name: 'REMOTE', numeric: false, value: (f) => f[4], text: (f) => hostPort(f[4], f[5]) },
+      { name: 'COMM', numeric: false, value: (f) => s[f[1]], text: (f) => s[f[1]] },
+      { name: 'LOCAL', numeric: false, value: (f) => s[f[2]], text: (f) => hostPort(s[f[2]], f[3]) },
+      { name: 'REMOTE', numeric: false, value: (f) => s[f[4]], text: (f) => hostPort(s[f[4]], f[5]) },
       bytesColumn('RX', (f) => f[6]),
       bytesColumn('TX', (f) => f[7]),
       bytesColumn('TOTAL', (f) => f[6] + f[7]),
@@ -440,18 +457,12 @@
       bytesColumn('TX', (b) => b[3]),
       bytesColumn('TOTAL', (b) => b[2] + b[3]),
       rateColumn('RATE', (b) => b[4]),
-    ], data.busiest, {
-      decorate: (tr, b) => {
-        tr.tabIndex = 0;
-        tr.addEventListener('click', () => zoomTo(b[0], b[1]));
-        tr.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter') zoomTo(b[0], b[1]);
-        });
-      },
-    });
+    ], data.busiest, { pick: (i) => zoomTo(data.busiest[i][0], data.busiest[i][1]) });
   }
 
   window.tcptopReport = { data, chart: null, renderMs: null, shownMs: null };
+  // All of it in one go, then one frame: on a busy machine every frame waited for costs more than drawing the
+  // tables does (a first frame with the chart alone, the tables after it, was slower to the whole page).
   summary();
   chartControls();
   buildChart();

@@ -9,7 +9,8 @@ import { civil, dateTimeOf, zoneLabel, type DisplayZone } from '../../time/zone'
 import { grouped, humanDuration, lostText } from '../../view/units';
 import { compareKeys, FlowGroups, type GroupKey, type KeyValue } from '../group';
 import { foldMap, framesPerWindow, SummaryBuilder, type ReportRow, type SortKey } from '../rows';
-import { reportWindows, windows, type FrameHook } from '../scan';
+import type { WindowStats } from '../aggregate';
+import { reportWindows, windows, type FrameHook, type RowsRider } from '../scan';
 import { CaptureTimeline } from '../timeline';
 import {
   DEFAULT_SERIES, MAX_FLOWS, MAX_FLOWS_PER_GROUP, MAX_POINTS, MAX_ROWS, MAX_SERIES, MAX_WINDOWS,
@@ -31,34 +32,15 @@ const rate3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 export function collectPage(reader: CaptureReader, file: string, range: SeqRange, zone: DisplayZone, opts: HtmlOptions): PageData {
   const groups = new FlowGroups(opts.by);
-  const summary = new SummaryBuilder();
-  const rows: ReportRow[] = [];
-  for (const w of reportWindows(new CaptureTimeline(reader, range), groups, summary, opts)) {
-    for (const r of w) rows.push(r);
-    if (rows.length > MAX_ROWS) {
-      throw new UsageError(`--format html: more than ${grouped(MAX_ROWS)} rows (groups × windows) for one page: use --top, a longer --window or a shorter --from/--to`);
-    }
-  }
-  const s = summary.result(opts.window !== undefined)!;
   const meta = reader.meta;
-
-  // The rows' keys are the groups' own key arrays: their group numbers by identity.
-  const numberOf = new Map<readonly KeyValue[], number>(groups.keys.map((k, g) => [k, g]));
-  const totals = new Map<number, number>();
-  for (const r of rows) {
-    if (!r.key) continue;
-    const g = numberOf.get(r.key)!;
-    totals.set(g, (totals.get(g) ?? 0) + r.rx + r.tx);
-  }
-  // Biggest first, ties by key: the order `report --top` keeps groups in, so the chart draws the report's top.
-  const ranked = [...totals.keys()].sort((a, b) => totals.get(b)! - totals.get(a)! || compareKeys(groups.keys[a], groups.keys[b]));
-  const drawn = ranked.slice(0, Math.min(opts.top ?? DEFAULT_SERIES, MAX_SERIES));
-  const index = new Map<number, number>(ranked.map((g, i) => [g, i]));
-
-  const perStep = opts.window !== undefined ? framesPerWindow(opts.window, meta.intervalUs) : Math.max(1, Math.ceil(s.frames / MAX_POINTS));
-  if (Math.ceil(s.frames / perStep) > MAX_WINDOWS) {
+  const timeline = new CaptureTimeline(reader, range);
+  const frames = timeline.frameCount();
+  // The chart's steps: the report's windows, or without --window frames summed into MAX_POINTS steps at most.
+  const perStep = opts.window !== undefined ? framesPerWindow(opts.window, meta.intervalUs) : Math.max(1, Math.ceil(frames / MAX_POINTS));
+  if (Math.ceil(frames / perStep) > MAX_WINDOWS) {
     throw new UsageError(`--format html: more than ${grouped(MAX_WINDOWS)} windows for one chart: use a longer --window or a shorter --from/--to`);
   }
+  const seriesCount = Math.min(opts.top ?? DEFAULT_SERIES, MAX_SERIES);
 
   // Per flow id over the range: bytes and group. Per frame: load, and the busiest frames.
   let flowRx = new Float64Array(1024);
@@ -67,7 +49,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
   const flowIds: number[] = [];
   const load: number[] = [];
   const busiest: PageInterval[] = [];
-  const hook: FrameHook = (frame, cols, of, n) => {
+  const onFrame: FrameHook = (frame, cols, of, n) => {
     let rx = 0;
     let tx = 0;
     for (let i = 0; i < n; i++) {
@@ -97,30 +79,80 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
     }
   };
 
-  const other = groups.size;
-  const fold = foldMap(groups.size, drawn, other);
+  // The chart's steps, each with its groups' bytes; any group not drawn counts in `other`. One pass over the
+  // frames makes the rows and reads what the page adds (flows, load, busiest frames); the steps come from it too:
+  // with --window they are the rows' own windows; with --top, whose first pass ranks the groups, a second
+  // aggregation on the rows' pass sums them. Only the whole range without --top needs a pass of their own, as
+  // which groups the chart draws is known only after the rows'.
+  const steps: WindowStats[] = [];
+  // Set by the rider (TypeScript does not follow assignments in callbacks, hence the casts).
+  let chartDrawn = null as readonly number[] | null;
+  let rode = false as boolean;
+  const rider: RowsRider = {
+    pass: (keep) => {
+      rode = true;
+      if (opts.window !== undefined || keep === null) return { onFrame };
+      // Every group is known by now (the ranking pass met them all): `other` is the number after them.
+      chartDrawn = keep.slice(0, seriesCount);
+      const fold = foldMap(groups.size, chartDrawn, groups.size);
+      return { onFrame, also: { opts: { framesPerWindow: perStep, fold }, onWindow: (w) => steps.push(w) } };
+    },
+    window: (w) => {
+      if (opts.window !== undefined) steps.push(w);
+    },
+  };
+  const summary = new SummaryBuilder();
+  const rows: ReportRow[] = [];
+  for (const w of reportWindows(timeline, groups, summary, opts, rider)) {
+    for (const r of w) rows.push(r);
+    if (rows.length > MAX_ROWS) {
+      throw new UsageError(`--format html: more than ${grouped(MAX_ROWS)} rows (groups × windows) for one page: use --top, a longer --window or a shorter --from/--to`);
+    }
+  }
+  const s = summary.result(opts.window !== undefined)!;
+
+  // The rows' keys are the groups' own key arrays: their group numbers by identity.
+  const numberOf = new Map<readonly KeyValue[], number>(groups.keys.map((k, g) => [k, g]));
+  const totals = new Map<number, number>();
+  for (const r of rows) {
+    if (!r.key) continue;
+    const g = numberOf.get(r.key)!;
+    totals.set(g, (totals.get(g) ?? 0) + r.rx + r.tx);
+  }
+  // Biggest first, ties by key: the order `report --top` keeps groups in, so the chart draws the report's top.
+  const ranked = [...totals.keys()].sort((a, b) => totals.get(b)! - totals.get(a)! || compareKeys(groups.keys[a], groups.keys[b]));
+  const drawn = ranked.slice(0, seriesCount);
+  if (chartDrawn && (chartDrawn.length !== drawn.length || chartDrawn.some((g, i) => g !== drawn[i]))) {
+    throw new Error('report --format html: the chart was summed for other groups than the rows rank first');
+  }
+  const index = new Map<number, number>(ranked.map((g, i) => [g, i]));
+  if (opts.window === undefined && chartDrawn === null) {
+    const chartPass = windows(reader, range, groups, { framesPerWindow: perStep, fold: foldMap(groups.size, drawn, groups.size) }, rode ? {} : { onFrame });
+    for (const w of chartPass) steps.push(w);
+  }
+
   const seriesOf = new Map<number, PageSeries>(drawn.map((g) => [g, { group: index.get(g)!, members: 0, rx: [], tx: [] }]));
   let otherSeries: PageSeries | null = null;
   const end: number[] = [];
   const durationUs: number[] = [];
   const stepLoad: number[] = [];
-  for (const w of windows(reader, range, groups, { framesPerWindow: perStep, fold }, hook)) {
+  let first = 0;
+  for (const w of steps) {
     const step = end.length;
     end.push(ms(w.endUs));
     durationUs.push(w.durationUs);
-    const first = load.length - w.frames;
     let sum = 0;
-    for (let i = first; i < load.length; i++) sum += load[i];
+    for (let i = first; i < first + w.frames; i++) sum += load[i];
+    first += w.frames;
     stepLoad.push(Math.round((sum / w.frames) * 100) / 100);
     for (const g of w.groups) {
       let series = seriesOf.get(g.group);
-      if (!series && g.group === other) {
+      if (!series) {
         otherSeries ??= { group: -1, members: 0, rx: new Array<number>(step).fill(0), tx: new Array<number>(step).fill(0) };
         series = otherSeries;
       }
-      if (!series) continue;
-      series.rx[step] = g.rx;
-      series.tx[step] = g.tx;
+      series.rx[step] = (series.rx[step] ?? 0) + g.rx;
+      series.tx[step] = (series.tx[step] ?? 0) + g.tx;
     }
     for (const series of [...seriesOf.values(), ...(otherSeries ? [otherSeries] : [])]) {
       series.rx[step] ??= 0;
@@ -139,6 +171,13 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
     if (!list) flowsOf.set(g, (list = []));
     list.push(id);
   }
+  const strings: string[] = [];
+  const stringIndex = new Map<string, number>();
+  const str = (text: string): number => {
+    let i = stringIndex.get(text);
+    if (i === undefined) stringIndex.set(text, (i = strings.push(text) - 1));
+    return i;
+  };
   const pageGroups: PageGroup[] = ranked.map((g) => {
     const ids = (flowsOf.get(g) ?? []).sort((a, b) => flowRx[b] + flowTx[b] - (flowRx[a] + flowTx[a]) || a - b);
     const shown = ids.slice(0, perGroup);
@@ -147,7 +186,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
       key: groups.keys[g],
       flows: shown.map((id): FlowEntry => {
         const f = reader.flow(id);
-        return [f.pid, f.comm, f.laddr, f.lport, f.raddr, f.rport, flowRx[id], flowTx[id]];
+        return [f.pid, str(f.comm), str(f.laddr), f.lport, str(f.raddr), f.rport, flowRx[id], flowTx[id]];
       }),
       more: [rest.length, rest.reduce((n, id) => n + flowRx[id], 0), rest.reduce((n, id) => n + flowTx[id], 0)],
     };
@@ -191,6 +230,7 @@ export function collectPage(reader: CaptureReader, file: string, range: SeqRange
     zone: { timeZone: zone.timeZone, offsetMinutes: zone.offsetMinutes },
     sameDay: a.year === b.year && a.month === b.month && a.day === b.day,
     columns: groups.columns.map((c) => ({ name: c.name, numeric: c.numeric })),
+    strings,
     groups: pageGroups,
     rows: rows.map((r): PageRow => [ms(r.startUs), ms(r.endUs), r.key ? index.get(numberOf.get(r.key)!)! : -1, r.otherGroups, r.rx, r.tx,
       rate3(r.avgRate), rate3(r.peakRate), ms(r.peakWallUs)]),

@@ -5,7 +5,7 @@ import type { KeyValue } from '../group';
 /** Rows (groups × windows) a page may hold: more would make a file too big to open; --top and --window bound them. */
 export const MAX_ROWS = 20_000;
 /** Chart points without --window: frames are summed into this many steps at most. */
-export const MAX_POINTS = 1_500;
+export const MAX_POINTS = 800;
 /** Chart points with --window (one per window). */
 export const MAX_WINDOWS = 20_000;
 /** Series the chart draws by default, and at most (the rest as one `other` series). */
@@ -15,8 +15,11 @@ export const MAX_SERIES = 20;
 export const MAX_FLOWS_PER_GROUP = 100;
 export const MAX_FLOWS = 20_000;
 
-/** One flow of a group over the range: pid, comm, laddr, lport, raddr, rport, rx bytes, tx bytes. */
-export type FlowEntry = [number, string, string, number, string, number, number, number];
+/**
+ * One flow of a group over the range: pid, comm, laddr, lport, raddr, rport, rx bytes, tx bytes; comm and the
+ * addresses as indexes into PageData.strings, as the same few recur in thousands of flows.
+ */
+export type FlowEntry = [number, number, number, number, number, number, number, number];
 
 export interface PageGroup {
   /** The key values, one per column. */
@@ -99,6 +102,8 @@ export interface PageData {
   /** Whether the range lies within one day of the zone: the table then shows times of day alone. */
   sameDay: boolean;
   columns: { name: string; numeric: boolean }[];
+  /** The flows' process names and addresses, each once. */
+  strings: string[];
   groups: PageGroup[];
   rows: PageRow[];
   chart: PageChart;
