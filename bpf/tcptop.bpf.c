@@ -544,6 +544,11 @@ int BPF_PROG(thread_exit, struct task_struct *task)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 {
+#ifdef TCPTOP_BENCH_HASH
+	if (ret > 0 && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_probed(sk, ret, TX);
+	return 0;
+#endif
 	if (ret > 0 && sk)
 		count_traced(ctx, sk, ret, TX, true);
 	return 0;
@@ -553,6 +558,11 @@ int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 {
+#ifdef TCPTOP_BENCH_HASH
+	if (ret > 0 && !(flags & MSG_PEEK) && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_probed(sk, ret, RX);
+	return 0;
+#endif
 	if (ret > 0 && !(flags & MSG_PEEK) && sk)
 		count_traced(ctx, sk, ret, RX, true);
 	return 0;
