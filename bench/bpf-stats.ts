@@ -117,3 +117,9 @@ export function pathCountsOf(pid: number): PathCounts | null {
   }
   return null;
 }
+
+/** What was counted between two readings. */
+export function pathsBetween(before: PathCounts, after: PathCounts): PathCounts {
+  const d = (a: PathCounts['rx'], b: PathCounts['rx']) => ({ cached: b.cached - a.cached, lookup: b.lookup - a.lookup, lost: b.lost - a.lost });
+  return { rx: d(before.rx, after.rx), tx: d(before.tx, after.tx) };
+}

@@ -9,7 +9,7 @@
 // `tcptop record`, and the recorder's CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { enableStats, pathCountsOf, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
+import { enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { Recorder, sleep } from './recorder';
@@ -214,10 +214,6 @@ interface DirCost {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const sub = (a: PathCounts, b: PathCounts): PathCounts => ({
-  rx: { cached: a.rx.cached - b.rx.cached, lookup: a.rx.lookup - b.rx.lookup, lost: a.rx.lost - b.rx.lost },
-  tx: { cached: a.tx.cached - b.tx.cached, lookup: a.tx.lookup - b.tx.lookup, lost: a.tx.lost - b.tx.lost },
-});
 
 function pathFigure(p: PathCounts['rx']): string {
   const total = p.cached + p.lookup + p.lost;
@@ -279,7 +275,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
         windows.push({ send, recv, rate: (send.tcptop.events + recv.tcptop.events) / d.seconds });
       }
       const p1 = pathCountsOf(recorder.pid);
-      paths = p0 && p1 ? sub(p1, p0) : null;
+      paths = p0 && p1 ? pathsBetween(p0, p1) : null;
     } finally {
       await bpftrace?.stop();
       await recorder.stop().catch(() => recorder.kill());
