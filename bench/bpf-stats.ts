@@ -88,3 +88,38 @@ export class StatsSnapshot {
     return { seconds: Number(now.at - this.at) / 1e9, progs };
   }
 }
+
+/** Events counted by direction and way (the kernel program's paths map) of the programs process `pid` loaded. */
+export interface PathCounts {
+  rx: { cached: number; lookup: number; lost: number };
+  tx: { cached: number; lookup: number; lost: number };
+}
+
+/** The per-CPU `paths` map of process `pid`, summed over CPUs; null if it holds none. */
+export function pathCountsOf(pid: number): PathCounts | null {
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:bpf-map') continue;
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const id = /^map_id:\s*(\d+)/m.exec(info)?.[1];
+    if (!id) continue;
+    const m = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'id', id], { encoding: 'utf8' })) as { name?: string };
+    if (m.name !== 'paths') continue;
+    const dump = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'id', id], { encoding: 'utf8' })) as
+      { formatted?: { key: number; values: { cpu: number; value: number }[] } }[];
+    const n = new Array<number>(6).fill(0);
+    for (const e of dump) if (e.formatted) n[e.formatted.key] = e.formatted.values.reduce((s, v) => s + Number(v.value), 0);
+    return { rx: { cached: n[0], lookup: n[1], lost: n[2] }, tx: { cached: n[3], lookup: n[4], lost: n[5] } };
+  }
+  return null;
+}
+
+/** What was counted between two readings. */
+export function pathsBetween(before: PathCounts, after: PathCounts): PathCounts {
+  const d = (a: PathCounts['rx'], b: PathCounts['rx']) => ({ cached: b.cached - a.cached, lookup: b.lookup - a.lookup, lost: b.lost - a.lost });
+  return { rx: d(before.rx, after.rx), tx: d(before.tx, after.tx) };
+}

@@ -65,6 +65,14 @@ struct {
 	__type(value, __u32);
 } free_slots SEC(".maps");
 
+/* Counted events by direction and way (enum tcptop_path), per CPU: no cache line is shared between CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * TCPTOP_PATHS);
+	__type(key, __u32);
+	__type(value, __u64);
+} paths SEC(".maps");
+
 /* Which slots a socket's bytes go to, one per process using it, and the threads that used them last. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -115,8 +123,20 @@ struct {
 
 enum direction { RX, TX };
 
+/* Atomic although per CPU: a preemptible kernel may run another program on this CPU between a load
+ * and its store. */
+static __always_inline void count_path(enum direction dir, enum tcptop_path way)
+{
+	__u32 key = dir * TCPTOP_PATHS + way;
+	__u64 *n = bpf_map_lookup_elem(&paths, &key);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline void count_lost(enum direction dir, __u64 bytes)
 {
+	count_path(dir, TCPTOP_PATH_LOST);
 	__sync_fetch_and_add(&lost_events, 1);
 	if (dir == TX)
 		__sync_fetch_and_add(&lost_tx_bytes, bytes);
@@ -140,7 +160,8 @@ static __always_inline bool wanted(struct sock *sk, bool btf_sk)
 }
 
 /* The slot at the ring's head, if any. The head is read before the tail, and the tail before the
- * slot (x86 keeps loads in order), so the slot read was written before the tail passed it. A slot
+ * slot (x86 keeps loads in order; elsewhere the tail is read with a fully ordered atomic), so the slot
+ * read was written before the tail passed it (userspace stores the tail with release). A slot
  * read at a head another program has taken since is dropped by the failed compare-and-swap; the
  * head only grows, so an old value cannot match again. Each failure is another program's success,
  * so a few tries are enough; after them the caller takes a fresh slot. */
@@ -154,7 +175,12 @@ static __always_inline bool take_freed(__u32 *slot)
 	for (i = 0; i < 16; i++) {
 		head = *(volatile __u64 *)&free_head;
 		asm volatile("" ::: "memory");
+#if defined(__TARGET_ARCH_x86)
 		tail = *(volatile __u64 *)&free_tail;
+#else
+		/* a fetch-and-add is fully ordered (arm64: ldaddal): the slot is read after the tail */
+		tail = __sync_fetch_and_add(&free_tail, 0);
+#endif
 		if (head >= tail)
 			return false;
 		pos = head % max_slots;
@@ -240,7 +266,8 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
 		old = __sync_val_compare_and_swap(&sf->entry[i], 0, want);
 		if (old == 0) {
-			/* identity and zeroed counters must be visible before the state says so */
+			/* identity and zeroed counters must be visible before the state says so: the
+			 * compare-and-swap above is fully ordered on every architecture's JIT */
 			asm volatile("" ::: "memory");
 			f->state = TCPTOP_SLOT_ACTIVE;
 			*entry = i;
@@ -288,8 +315,25 @@ static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct s
 	return sd;
 }
 
-/* The one place bytes are added: the flow's slot, one atomic add. */
-static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir)
+/* The shortcut (cached_sock_flows, cached_caller_slot, remember_caller) rests on x86-64 facts: kernel
+ * stacks aligned to their 16 KiB size, and loads kept in order by the CPU. Elsewhere (arm64) every event
+ * takes the helpers; so does the bench's copy that measures them (TCPTOP_BENCH_HELPERS). */
+#if defined(__TARGET_ARCH_x86) && !defined(TCPTOP_BENCH_HELPERS)
+#define SHORTCUT 1
+#else
+#define SHORTCUT 0
+#endif
+
+/* The bench builds copies of this program that stop after step N of the shortcut (-DTCPTOP_BENCH_CUT=N),
+ * to show what each step costs on the machine at hand; a product build never defines it. */
+#ifdef TCPTOP_BENCH_CUT
+#define BENCH_CUT(n) do { if (TCPTOP_BENCH_CUT == (n)) return; } while (0)
+#else
+#define BENCH_CUT(n) do { } while (0)
+#endif
+
+/* The one place bytes are added: the flow's slot, one atomic add; then which way the event came. */
+static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir, enum tcptop_path way)
 {
 	struct tcptop_flow_slot *f = bpf_map_lookup_elem(&flows, &slot);
 
@@ -301,6 +345,8 @@ static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction di
 		__sync_fetch_and_add(&f->tx_bytes, bytes);
 	else
 		__sync_fetch_and_add(&f->rx_bytes, bytes);
+	BENCH_CUT(3);
+	count_path(dir, way);
 }
 
 /* Kernel stacks on x86-64 are THREAD_SIZE bytes (16 KiB, 32 KiB with KASAN), allocated aligned to their
@@ -379,20 +425,28 @@ static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes
 	struct bpf_local_storage_data *sd;
 	struct tcptop_sock_state *st;
 	struct task_struct *task;
+	enum tcptop_path way = TCPTOP_PATH_LOOKUP;
 	__u64 exits;
 	int entry = 0;
 	long s;
 
+	BENCH_CUT(0);
 	if (!wanted(sk, true))
 		return;
 
 	/* the common case: the thread that counted last on this socket, in its cached storage */
+#if SHORTCUT
 	sd = cached_sock_flows(sk);
 	if (sd) {
+		BENCH_CUT(1);
 		s = cached_caller_slot(sd, ctx, dir);
-		if (s >= 0)
+		if (s >= 0) {
+			BENCH_CUT(2);
+			way = TCPTOP_PATH_CACHED;
 			goto count;
+		}
 	}
+#endif
 
 	if (any_socket && sk->sk_protocol != IPPROTO_TCP)
 		return;
@@ -406,15 +460,18 @@ static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes
 		count_lost(dir, bytes);
 		return;
 	}
+	BENCH_CUT(4);
 	s = slot_of(&st->flows, sk, task->tgid, &entry);
 	if (s < 0) {
 		count_lost(dir, bytes);
 		return;
 	}
+#if SHORTCUT
 	if (entry >= 0 && entry < TCPTOP_PIDS_PER_SOCK)
 		remember_caller(st, &st->last[dir][entry], task, ctx, exits);
+#endif
 count:
-	add_bytes(s, bytes, dir);
+	add_bytes(s, bytes, dir, way);
 }
 
 /* The kprobes' accounting path: sk is a raw pointer, the socket's entries live in a hash. */
@@ -445,7 +502,7 @@ static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum dire
 		count_lost(dir, bytes);
 		return;
 	}
-	add_bytes(s, bytes, dir);
+	add_bytes(s, bytes, dir, TCPTOP_PATH_LOOKUP);
 }
 
 /* The socket is gone: its slots' counts are final, userspace may read and free them. */
@@ -489,6 +546,11 @@ int BPF_PROG(thread_exit, struct task_struct *task)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 {
+#ifdef TCPTOP_BENCH_HASH
+	if (ret > 0 && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_probed(sk, ret, TX);
+	return 0;
+#endif
 	if (ret > 0 && sk)
 		count_traced(ctx, sk, ret, TX, true);
 	return 0;
@@ -498,6 +560,11 @@ int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 {
+#ifdef TCPTOP_BENCH_HASH
+	if (ret > 0 && !(flags & MSG_PEEK) && sk && sk->sk_protocol == IPPROTO_TCP)
+		count_probed(sk, ret, RX);
+	return 0;
+#endif
 	if (ret > 0 && !(flags & MSG_PEEK) && sk)
 		count_traced(ctx, sk, ret, RX, true);
 	return 0;

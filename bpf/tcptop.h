@@ -41,6 +41,16 @@ struct tcptop_flow_slot {
 	struct tcptop_flow_ident id;
 };
 
+/* Which way a counted event went; the programs keep one counter per CPU, direction and way (the paths
+ * map, index dir * TCPTOP_PATHS + way, RX = 0, TX = 1), so anyone can see on their own kernel how often
+ * the shortcut is taken. */
+enum tcptop_path {
+	TCPTOP_PATH_CACHED = 0, /* the socket's cached storage and the thread that counted last on it */
+	TCPTOP_PATH_LOOKUP = 1, /* the helpers: who is calling, the socket's storage (kprobes: a hash) */
+	TCPTOP_PATH_LOST = 2, /* no slot or no storage: counted in lost_events only */
+	TCPTOP_PATHS = 3,
+};
+
 /* Per socket (sk storage, or a hash keyed by the sock pointer for kprobes): (tgid << 32) | (slot + 1).
  * An entry never changes once set. */
 struct tcptop_sock_flows {

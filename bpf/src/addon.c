@@ -769,6 +769,46 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 	return buffer;
 }
 
+/* paths(handle) -> [rx cached, rx lookup, rx lost, tx cached, tx lookup, tx lost]: the events the programs
+ * counted each way since load (enum tcptop_path), summed over the CPUs. */
+static napi_value probe_paths(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result, v;
+	size_t argc = 1;
+	struct probe *p;
+	int ncpus = libbpf_num_possible_cpus(), fd, err;
+	__u64 *values;
+	__u32 key;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	p = argc == 1 ? get_probe(env, argv[0]) : NULL;
+	if (!p || !p->skel)
+		return throw_error(env, "read path counters", EBADF);
+	if (ncpus <= 0)
+		return throw_error(env, "read path counters", -ncpus);
+	values = calloc(ncpus, sizeof(*values));
+	if (!values)
+		return throw_error(env, "read path counters", ENOMEM);
+	fd = bpf_map__fd(p->skel->maps.paths);
+	napi_create_array_with_length(env, 2 * TCPTOP_PATHS, &result);
+	for (key = 0; key < 2 * TCPTOP_PATHS; key++) {
+		double sum = 0;
+		int cpu;
+
+		if (bpf_map_lookup_elem(fd, &key, values) != 0) {
+			err = errno;
+			free(values);
+			return throw_error(env, "read path counters", err);
+		}
+		for (cpu = 0; cpu < ncpus; cpu++)
+			sum += (double)values[cpu];
+		napi_create_double(env, sum, &v);
+		napi_set_element(env, result, key, v);
+	}
+	free(values);
+	return result;
+}
+
 /* close(handle): detach and free everything; safe to call twice. */
 static napi_value probe_close_js(napi_env env, napi_callback_info info)
 {
@@ -838,6 +878,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "attach", NULL, probe_attach, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "events", NULL, probe_events, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "drain", NULL, probe_drain, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "paths", NULL, probe_paths, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "close", NULL, probe_close_js, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_value v;

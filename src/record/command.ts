@@ -23,6 +23,7 @@ import { liveMetricsOf, METRICS_OPTIONS, type MetricsCliOptions } from '../metri
 import { CgroupPaths, cgroup2Root } from './cgroups';
 import { NameLookups, parseResolver } from './names';
 import { decoratedRows } from './decorate';
+import { formatEventPaths } from './stats';
 
 export interface RecordOptions extends ProbeCliOptions, ViewCliOptions, MetricsCliOptions {
   output?: string;
@@ -38,6 +39,7 @@ export interface RecordOptions extends ProbeCliOptions, ViewCliOptions, MetricsC
   resolver?: string;
   names?: boolean;
   wide?: boolean;
+  stats?: boolean;
 }
 
 /** tcptop-web-1-20261126-083127.db, in the recorder's local time. */
@@ -70,6 +72,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
     { flags: '--names', description: 'with --live: show remote hosts by name once looked up' },
     { flags: '--wide', description: 'with --live: add a UNIT column, the systemd unit of each flow\'s cgroup' },
     { flags: '--no-status', description: 'no status line on stderr (it is shown only on a terminal anyway)' },
+    { flags: '--stats', description: 'print on stderr after each frame which way the kernel counted the events so far (cached shortcut, helper lookup, lost)' },
     ...METRICS_OPTIONS,
   ],
   examples: [
@@ -139,6 +142,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         } catch (err) {
           throw writeError(file, w.frames, err);
         }
+        if (opts.stats) process.stderr.write(`tcptop: ${formatEventPaths(probe.paths())}\n`);
         if (metrics) metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, (performance.now() - committing) / 1000);
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
@@ -148,6 +152,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         }
       }, announce);
       status?.end();
+      if (opts.stats) process.stderr.write(`tcptop: ${formatEventPaths(probe.paths())}\n`);
       if (names) {
         w.addNames(names.take());
         names.close();

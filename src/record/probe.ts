@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import { FlowCounters, type Drain } from './counters';
 import { currentMountPoints } from './mounts';
 import { layoutDifferences } from './snapshot';
+import { eventPathsOf, type EventPaths } from './stats';
 import { findTracefs, kretprobeMisses, MAX_RETPROBE_INSTANCES } from './tracefs';
 
-export type { Drain };
+export type { Drain, EventPaths };
 
 export type ProbeKind = 'tracepoint' | 'fentry' | 'kprobe';
 
@@ -31,6 +32,8 @@ export interface ProbeOptions {
 export interface Probe {
   readonly kind: ProbeKind;
   drain(): Drain;
+  /** Which way the programs counted each event since attach (cumulative). */
+  paths(): EventPaths;
   close(): void;
 }
 
@@ -94,6 +97,8 @@ interface Addon {
    * each closed slot is in one drain only. Fills `reuse` when it is large enough, else returns a new, larger buffer.
    */
   drain(handle: Handle, reuse?: Buffer): Buffer;
+  /** Events counted since load by direction and way: rx cached, lookup, lost, then the same for tx. */
+  paths(handle: Handle): number[];
   close(handle: Handle): void;
   /** Where the fields of the snapshot lie, as the C compiler laid them out. */
   layout: unknown;
@@ -255,6 +260,11 @@ class KernelProbe implements Probe {
     if (!this.open) throw new ProbeError('read flows', 'probe is closed', undefined, 'EBADF');
     this.snapshot = this.bpf.drain(this.handle, this.snapshot);
     return this.counters.apply(this.snapshot, this.retprobes ? missedCalls(this.retprobes) : 0);
+  }
+
+  paths(): EventPaths {
+    if (!this.open) throw new ProbeError('read path counters', 'probe is closed', undefined, 'EBADF');
+    return eventPathsOf(this.bpf.paths(this.handle));
   }
 
   close(): void {

@@ -177,7 +177,8 @@ export function startPeer<T>(executable: string, comm: string, args: string[]): 
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const result = new Promise<T>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the child's stdout may still be unread when it exits (seen in a loaded VM)
+    child.once('close', (code) => {
       if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
       else reject(new Error(`${comm} exited with ${code}: ${err.trim()}`));
     });

@@ -10,6 +10,7 @@ import { CaptureReader } from '../../src/capture/reader';
 import type { CaptureMeta } from '../../src/capture/meta';
 import { frameRows, type FlowBytes, type FlowKey } from '../../src/capture/types';
 import { openProbe, type ProbeKind } from '../../src/record/probe';
+import { pathTotal } from '../../src/record/stats';
 import { findTracefs, tracefsMounts } from '../../src/record/tracefs';
 import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
@@ -349,7 +350,7 @@ export function probeChecks(probe: ProbeChoice, expect: ProbeKind, env: CheckEnv
       run: () => drainDeltas(probe, expect),
     },
     {
-      name: `openProbe ${probe} with a pid filter: only that process is counted`,
+      name: `openProbe ${probe} with a pid filter: only that process is counted, in the path counters too`,
       run: () => pidFilter(probe, env),
     },
     {
@@ -564,6 +565,11 @@ async function pidFilter(probe: ProbeChoice, env: CheckEnv): Promise<void> {
     assertExact(sum(flows.filter((f) => mine.some((e) => e.lport === f.lport))), mine);
     assert.deepEqual(flows.filter((f) => f.pid !== process.pid), [], 'flows of other processes were counted');
     assert.equal(expectedOf(other).some((e) => flows.some((f) => f.lport === e.lport)), false);
+    // the path counters saw this process's events only, none lost; kprobes have no shortcut
+    const paths = p.paths();
+    assert.ok(pathTotal(paths.tx) > 0 && pathTotal(paths.rx) > 0, `path counters: ${JSON.stringify(paths)}`);
+    assert.deepEqual([paths.tx.lost, paths.rx.lost], [0, 0]);
+    if (p.kind === 'kprobe') assert.deepEqual([paths.tx.cached, paths.rx.cached], [0, 0]);
   } finally {
     p.close();
   }

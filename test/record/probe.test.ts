@@ -15,7 +15,8 @@ import { cgroup2Root } from '../../src/record/cgroups';
 import { FlowCounters } from '../../src/record/counters';
 import { frameRows, type FlowBytes } from '../../src/capture/types';
 import type { Drain, Probe } from '../../src/record/probe';
-import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, payload, peekingClient, sendfileClient, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
+import { pathsSince, pathTotal } from '../../src/record/stats';
+import { churnEnds, churningPeer, forkingClient, mixedSocketsPeer, nodeClient, payload, peekingClient, sendfileClient, python3, startPeer, startServer, stopPeers, streamingPeer, transfer } from '../helpers/traffic';
 import type { End } from '../helpers/traffic';
 import { kernel, kernelUnavailable as unavailable } from '../helpers/kernel';
 
@@ -629,4 +630,51 @@ test("the addon's open refuses a missing or wrong-typed option with a TypeError 
     assert.throws(() => bpf.open(missing), (e: Error) => e instanceof TypeError && new RegExp(`^open: options\\.${name} must be`).test(e.message), `${name} missing`);
   }
   assert.throws(() => bpf.open({ ...goodOpen, tracefs: `/${'x'.repeat(300)}` }), /^TypeError: open: options\.tracefs must be shorter than 256 bytes$/);
+});
+
+// Waits for "go", then N round trips of SIZE bytes between two ends of one loopback connection in this one
+// thread, counting the send and receive calls that moved bytes: each is one event of the programs.
+const PY_PINGPONG = `
+import json, socket, sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+sys.stdin.readline()
+lsock = socket.socket(); lsock.bind(('127.0.0.1', 0)); lsock.listen(1)
+c = socket.create_connection(lsock.getsockname()); s, _ = lsock.accept()
+calls = {'sends': 0, 'recvs': 0}
+def send(sock):
+    data = b'x' * size
+    while data:
+        data = data[sock.send(data):]
+        calls['sends'] += 1
+def recv(sock):
+    left = size
+    while left:
+        left -= len(sock.recv(left))
+        calls['recvs'] += 1
+for _ in range(n):
+    send(c); recv(s); send(s); recv(c)
+print(json.dumps(calls))
+`;
+
+test('path counters: every counted event is in one of them, and the shortcut takes all but the first of each socket', kernel, async () => {
+  const rounds = 2_000;
+  const peer = startPeer<{ sends: number; recvs: number }>(python3(), 'tcptop-paths', ['-c', PY_PINGPONG, String(rounds), '100']);
+  await withProbe({ probe: 'auto', pid: peer.pid }, async (probe) => {
+    const before = probe.paths();
+    peer.go();
+    const calls = await peer.result;
+    const p = pathsSince(probe.paths(), before);
+    assert.deepEqual([pathTotal(p.tx), pathTotal(p.rx)], [calls.sends, calls.recvs]);
+    assert.ok(calls.sends >= 2 * rounds && calls.recvs >= 2 * rounds);
+    assert.deepEqual([p.tx.lost, p.rx.lost], [0, 0]);
+    const drained = frameRows(probe.drain().flows).filter((f) => f.pid === peer.pid);
+    assert.deepEqual([drained.reduce((n, f) => n + f.txBytes, 0), drained.reduce((n, f) => n + f.rxBytes, 0)], [2 * rounds * 100, 2 * rounds * 100]);
+    if (probe.kind === 'kprobe' || os.arch() !== 'x64') {
+      // no shortcut: every event looks its socket up
+      assert.deepEqual([p.tx.cached, p.rx.cached], [0, 0]);
+    } else {
+      // one thread, two sockets: each socket's first event in each direction notes the thread, the rest find it
+      assert.deepEqual([p.tx.lookup, p.rx.lookup], [2, 2]);
+    }
+  });
 });

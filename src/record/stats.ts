@@ -1,0 +1,51 @@
+// Which way the kernel programs counted each event (--stats): the shortcut through the socket's cached
+// storage and its last caller, the helpers' lookup, or lost. Pure: the counts come from the probe.
+import { grouped } from '../view/units';
+
+export interface PathCounts {
+  /** The socket's cached storage and the thread that counted last on it (tracing probes only). */
+  cached: number;
+  /** The helpers: who is calling, and the socket's storage (kprobes: a hash lookup). */
+  lookup: number;
+  /** No slot or no storage: the bytes are in the lost counters only. */
+  lost: number;
+}
+
+export interface EventPaths {
+  rx: PathCounts;
+  tx: PathCounts;
+}
+
+/** The addon's six counters (rx cached, lookup, lost, tx cached, lookup, lost: bpf/tcptop.h) as paths. */
+export function eventPathsOf(counts: readonly number[]): EventPaths {
+  if (counts.length !== 6) throw new Error(`path counters: want 6, got ${counts.length}`);
+  const [rc, rl, rx, tc, tl, tx] = counts;
+  return { rx: { cached: rc, lookup: rl, lost: rx }, tx: { cached: tc, lookup: tl, lost: tx } };
+}
+
+/** What happened between two readings. */
+export function pathsSince(now: EventPaths, before: EventPaths): EventPaths {
+  const d = (a: PathCounts, b: PathCounts): PathCounts => ({ cached: a.cached - b.cached, lookup: a.lookup - b.lookup, lost: a.lost - b.lost });
+  return { rx: d(now.rx, before.rx), tx: d(now.tx, before.tx) };
+}
+
+export function pathTotal(c: PathCounts): number {
+  return c.cached + c.lookup + c.lost;
+}
+
+function share(part: number, total: number): string {
+  if (total === 0) return '-';
+  const p = (part / total) * 100;
+  return `${p === 100 || p === 0 ? p.toFixed(0) : p < 0.1 ? '<0.1' : p > 99.9 ? '>99.9' : p.toFixed(1)}%`;
+}
+
+/** One direction: `send 1,234 events: 99.8% cached, 0.2% lookup, 0 lost`. */
+export function formatPathCounts(name: string, c: PathCounts): string {
+  const total = pathTotal(c);
+  return `${name} ${grouped(total)} events: ${share(c.cached, total)} cached (${grouped(c.cached)}), ${share(c.lookup, total)} lookup (${grouped(c.lookup)}), ${grouped(c.lost)} lost`;
+}
+
+/** The line --stats prints: counts since attach, both directions. */
+export function formatEventPaths(p: EventPaths): string {
+  return `paths: ${formatPathCounts('send', p.tx)}; ${formatPathCounts('receive', p.rx)}`;
+}
