@@ -64,21 +64,30 @@ test('package: the prebuilt addons need nothing but libc, and each is built for 
   }
 });
 
-// Run as `sh -c HIDE sh SCRATCH CMD ARGS...` inside `unshare -m`: covers the toolchain's directories and
-// /usr/include with empty ones, the libbpf and libelf shared objects with overlay whiteouts (SCRATCH holds
-// the overlay's upper layer), checks that none is left, then execs CMD.
+// Run as `sh -c HIDE sh SCRATCH CMD ARGS...` inside `unshare -m`: takes the compilers, assemblers, linkers,
+// make and bpftool out of every PATH directory, and the libbpf and libelf shared objects out of the library
+// directory, with overlay whiteouts (SCRATCH holds the overlays' upper layers); covers the compilers' own
+// directories and /usr/include with empty ones; checks that none is left, then execs CMD. Without a
+// compiler no source build can happen unnoticed, the addon's or better-sqlite3's.
 const HIDE = String.raw`set -eu
 scratch=$1 && shift
-for tool in clang bpftool; do
-  p=$(command -v "$tool" || true)
-  [ -z "$p" ] || mount -t tmpfs none "$(dirname "$(readlink -f "$p")")"
-done
-mount -t tmpfs none /usr/include
+mkdir -p "$scratch" && mount -t tmpfs none "$scratch"
+tools='^(cc|c\+\+|c89-gcc|c99-gcc|cpp(-[0-9]+)?|as|ld|ld\.(bfd|gold)|make|tcc|bpftool|(.*-)?(gcc|g\+\+|clang|clang\+\+|clang-cpp)(-[0-9]+)?|.*-linux-gnu-(as|ld|cpp)(-[0-9]+)?)$'
+n=0
+# DIR NAME-REGEX: an overlay over DIR in which no entry whose name matches exists
+hide() {
+  n=$((n + 1))
+  mkdir -p "$scratch/$n/upper" "$scratch/$n/work"
+  for f in $(ls "$1" | grep -E "$2" || true); do mknod "$scratch/$n/upper/$f" c 0 0; done
+  mount -t overlay overlay -o "lowerdir=$1,upperdir=$scratch/$n/upper,workdir=$scratch/$n/work" "$1"
+}
+for dir in $(echo "$PATH" | tr ':' '\n' | while read -r d; do [ -d "$d" ] && readlink -f "$d"; done | sort -u); do hide "$dir" "$tools"; done
+for dir in /usr/lib/gcc /usr/lib/gcc-cross /usr/lib/llvm-* /usr/include; do [ ! -d "$dir" ] || mount -t tmpfs none "$dir"; done
 libs=$(dirname "$(readlink -f "$(ldconfig -p | awk '/libc\.so\.6 /{print $NF; exit}')")")
-mkdir -p "$scratch" && mount -t tmpfs none "$scratch" && mkdir "$scratch/upper" "$scratch/work"
-for f in "$libs"/libbpf.so* "$libs"/libelf.so* "$libs"/libelf-*.so; do [ ! -e "$f" ] || mknod "$scratch/upper/$(basename "$f")" c 0 0; done
-mount -t overlay overlay -o "lowerdir=$libs,upperdir=$scratch/upper,workdir=$scratch/work" "$libs"
-for tool in clang bpftool; do ! command -v "$tool" >/dev/null || { echo "hide: $tool still visible" >&2; exit 97; }; done
+hide "$libs" '^lib(bpf|elf)[.-]'
+for tool in cc gcc c++ g++ clang make ld as bpftool x86_64-linux-gnu-gcc aarch64-linux-gnu-gcc; do
+  ! command -v "$tool" >/dev/null || { echo "hide: $tool still visible" >&2; exit 97; }
+done
 ! ls "$libs" | grep -E '^lib(bpf|elf)[.-]' >&2 || { echo "hide: libbpf or libelf still visible" >&2; exit 97; }
 [ ! -e /usr/include/bpf/libbpf.h ] || { echo "hide: libbpf headers still visible" >&2; exit 97; }
 exec "$@"`;
