@@ -19,13 +19,13 @@ deps=$here/build/deps
 # local-exec model; a shared object can hold neither. So libbpf is built from the source of the release
 # Debian ships (its headers are the ones the addon compiles against), and libelf.a gets elf_error.c of its
 # release compiled again as PIC (configuring all of elfutils takes minutes), its message table checked
-# byte for byte against the member it replaces. zlib's archive fits as it is.
+# byte for byte against the member it replaces. zlib's archive fits as it is. The sources are Debian's
+# source packages of the installed releases (apt-get source, which needs a deb-src entry: scripts/setup
+# --tests enables one), their upstream tarballs pinned by sha256.
 libbpf_version=1.1.2
 libbpf_sha256=b50ab60637fb713db78aa98e6ca911ddf13c0799d498a1f6ec03ebffc7dca588
-libbpf_url=http://deb.debian.org/debian/pool/main/libb/libbpf/libbpf_$libbpf_version.orig.tar.gz
 elfutils_version=0.188
 elfutils_sha256=fb8b0e8d0802005b9a309c60c1d8de32dd2951b56f0c3a3cb56d21ce01595dff
-elfutils_url=http://deb.debian.org/debian/pool/main/e/elfutils/elfutils_$elfutils_version.orig.tar.bz2
 
 fail() {
 	echo "tcptop-bpf: $*" >&2
@@ -41,22 +41,33 @@ expect_version() {
 	esac
 }
 
-# URL SHA256 DIR: unpack the source tarball once into $deps/DIR
+# PACKAGE SHA256 DIR: unpack the upstream tarball of the Debian source package the installed PACKAGE was
+# built from once into $deps/DIR
 fetch() {
 	[ -d "$deps/$3" ] && return 0
-	mkdir -p "$deps"
-	curl -fsS -o "$deps/download" "$1" || fail "download $1 failed"
-	echo "$2  $deps/download" | sha256sum -c --quiet || fail "$1 is not the release this script pins"
+	src=$(dpkg-query -W -f '${source:Package}=${source:Version}' "$1")
+	dl=$deps/apt
+	rm -rf "$dl" && mkdir -p "$dl"
+	# as root, apt's download user could not write here; the .dsc's checksums are checked either way
+	sandbox=
+	[ "$(id -u)" != 0 ] || sandbox=-oAPT::Sandbox::User=root
+	(cd "$dl" && apt-get source --download-only -qq $sandbox "$src") >"$dl.log" 2>&1 || {
+		cat "$dl.log" >&2
+		fail "apt-get source $src failed (Debian's source packages must be enabled: scripts/setup --tests does)"
+	}
+	set -- "$@" "$dl"/*.orig.tar.*
+	[ -f "$4" ] || fail "apt-get source $src brought no upstream tarball"
+	echo "$2  $4" | sha256sum -c --quiet || fail "$(basename "$4") is not the release this script pins"
 	mkdir "$deps/$3.tmp"
-	tar -xf "$deps/download" -C "$deps/$3.tmp" --strip-components=1
+	tar -xf "$4" -C "$deps/$3.tmp" --strip-components=1
 	mv "$deps/$3.tmp" "$deps/$3"
-	rm "$deps/download"
+	rm -rf "$dl" "$dl.log"
 }
 
 # ARCH CC: $lib/libbpf.a
 libbpf_pic() {
 	expect_version libbpf-dev "$libbpf_version"
-	fetch "$libbpf_url" "$libbpf_sha256" "libbpf-$libbpf_version"
+	fetch "libbpf-dev:$(dpkg --print-architecture)" "$libbpf_sha256" "libbpf-$libbpf_version"
 	make -s -C "$deps/libbpf-$libbpf_version/src" BUILD_STATIC_ONLY=1 OBJDIR="$lib/libbpf" CC="$2" \
 		EXTRA_CFLAGS=-fPIC "$lib/libbpf/libbpf.a" >"$lib/libbpf.log" 2>&1 || {
 		cat "$lib/libbpf.log" >&2
@@ -68,7 +79,7 @@ libbpf_pic() {
 # ARCH CC MULTIARCH DEBIAN-ARCH: $lib/libelf.a
 libelf_pic() {
 	expect_version "libelf-dev:$4" "$elfutils_version"
-	fetch "$elfutils_url" "$elfutils_sha256" "elfutils-$elfutils_version"
+	fetch "libelf-dev:$4" "$elfutils_sha256" "elfutils-$elfutils_version"
 	# what elf_error.c and the headers it includes ask of configure, as configure answers on glibc
 	cat >"$lib/config.h" <<-CONFIG
 		#define _GNU_SOURCE 1
