@@ -108,6 +108,18 @@ libelf_pic() {
 	ar r "$lib/libelf.a" "$lib/elf_error.o"
 }
 
+# ARCH CC DEBIAN-ARCH: a digest of all a prebuild is made of: its sources and this script, the compilers,
+# bpftool, the Debian packages whose headers and archives it takes, node and node-gyp
+inputs() {
+	{
+		(cd "$here" && cat prebuild.sh binding.gyp build-bpf.sh tcptop.bpf.c tcptop.h vmlinux.h $(find arch src -type f | sort))
+		echo "$1" && "$2" --version && clang --version && PATH=$PATH:/usr/sbin bpftool version
+		dpkg-query -W -f '${Package}:${Architecture} ${Version}\n' "libelf-dev:$3" "zlib1g-dev:$3" "libc6-dev:$3" \
+			"libbpf-dev:$(dpkg --print-architecture)"
+		node --version && node "$gyp" --version
+	} 2>&1 | sha256sum | cut -d' ' -f1
+}
+
 for arch in "$@"; do
 	case $arch in
 	x64) cc=x86_64-linux-gnu-gcc multiarch=x86_64-linux-gnu debarch=amd64 ;;
@@ -116,6 +128,16 @@ for arch in "$@"; do
 	esac
 	command -v "$cc" >/dev/null 2>&1 ||
 		fail "$cc not found (apt-get install gcc-$multiarch libelf-dev:$debarch zlib1g-dev:$debarch, or run scripts/setup --tests)"
+	# a prebuild made of the same inputs is not made again: the stamp holds their digest and the file's
+	out=$here/prebuilds/linux-$arch/tcptop-bpf.napi.glibc.node
+	stamp=$here/build/prebuild-$arch.stamp
+	made_of=$(inputs "$arch" "$cc" "$debarch")
+	if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$made_of $(sha256sum <"$out" | cut -d' ' -f1)" ]; then
+		echo "bpf/prebuilds/linux-$arch/tcptop-bpf.napi.glibc.node"
+		echo "tcptop-bpf: linux-$arch prebuild is up to date (its inputs did not change; rm $stamp to build it again)" >&2
+		continue
+	fi
+	rm -f "$stamp"
 	lib=$here/build/deps-$arch
 	rm -rf "$lib"
 	mkdir -p "$lib"
@@ -134,6 +156,7 @@ for arch in "$@"; do
 		fail "prebuild for $arch failed (log above)"
 	}
 	mkdir -p "$here/prebuilds/linux-$arch"
-	cp "$work/build/Release/tcptop_bpf.node" "$here/prebuilds/linux-$arch/tcptop-bpf.napi.glibc.node"
+	cp "$work/build/Release/tcptop_bpf.node" "$out"
+	echo "$made_of $(sha256sum <"$out" | cut -d' ' -f1)" >"$stamp"
 	echo "bpf/prebuilds/linux-$arch/tcptop-bpf.napi.glibc.node"
 done

@@ -107,18 +107,24 @@ function sqlitePrebuild(dir: string): string {
   return dir;
 }
 
-test('package: installs offline into an empty prefix on a host without clang, bpftool, libbpf.so or libelf.so, and records exact bytes there', kernel, async () => {
-  const prefix = path.join(work, 'prefix');
+let prefix = '';
+/** The package installed once, offline, into an empty prefix in the environment HIDE makes: the prefix. */
+function installed(): string {
+  if (prefix) return prefix;
   // npm ci fetched the dependencies' tarballs but not their registry documents, which an install from a
   // tarball resolves against: one install with the network fills npm's cache with those.
   ok(run('npm', ['install', '-g', '--prefix', path.join(work, 'warm'), '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball]), 'warm-up install');
   // better-sqlite3 downloads its binary from GitHub (prebuild-install) or compiles SQLite: neither works
   // offline without a compiler, so its documented local prebuild is handed over, as a mirror would.
   const env = { npm_config_better_sqlite3_local_prebuilds: sqlitePrebuild(path.join(work, 'sqlite')) };
-  ok(run(...hidden(['npm', 'install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], false), { env }), 'offline install without toolchain');
-  const pkg = path.join(prefix, 'lib/node_modules/tcptop');
-  assert.ok(!fs.existsSync(path.join(pkg, 'bpf/build')), 'nothing was compiled: the prebuild loaded');
+  const into = path.join(work, 'prefix');
+  ok(run(...hidden(['npm', 'install', '-g', '--prefix', into, '--offline', '--no-audit', '--no-fund', tarball], false), { env }), 'offline install without toolchain');
+  assert.ok(!fs.existsSync(path.join(into, 'lib/node_modules/tcptop/bpf/build')), 'nothing was compiled: the prebuild loaded');
+  return (prefix = into);
+}
 
+test('package: installs offline into an empty prefix on a host without clang, bpftool, libbpf.so or libelf.so, and records exact bytes there', kernel, async () => {
+  const prefix = installed();
   const server = await startServer('127.0.0.1', 54_321);
   const peer = nodeClient('inst-node', '127.0.0.1', server.port, 123_457);
   const file = path.join(work, 'installed.db');
@@ -151,5 +157,36 @@ test('package: installs offline into an empty prefix on a host without clang, bp
     assert.deepEqual({ tx, rx }, { tx: 123_457, rx: 54_321 });
   } finally {
     r.close();
+  }
+});
+
+test('package: where the addon is absent or does not load, the installed package replays, reports, shows info and exports as a checkout does, and record says why in one line', () => {
+  // a copy of the installed package, its prebuild for this host removed, then replaced by one that cannot load
+  const copy = path.join(work, 'no-addon');
+  ok(run('cp', ['-a', installed(), copy]), 'copy the installed package');
+  const addon = path.join(copy, 'lib/node_modules/tcptop/bpf/prebuilds', `linux-${process.arch}`, 'tcptop-bpf.napi.glibc.node');
+  const sample = path.join(ROOT, 'fixtures/sample.db');
+  const cases: [string, () => void, RegExp][] = [
+    ['absent', () => fs.rmSync(addon), /^tcptop: load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run /],
+    // the checkout's own build links libbpf.so.1, which HIDE takes away
+    ['not loadable', () => fs.copyFileSync(path.join(ROOT, 'bpf/build/Release/tcptop_bpf.node'), addon), /^tcptop: load bpf addon: libbpf\.so\.1: cannot open shared object file: No such file or directory \(install libbpf1 and libelf1, or install clang/],
+  ];
+  for (const [what, damage, why] of cases) {
+    damage();
+    // each side runs in a directory of its own, so that export's relative output path prints the same
+    const [mine, theirs] = ['installed', 'checkout'].map((who) => fs.mkdtempSync(path.join(work, `${who}-`)));
+    for (const args of [['replay', '-C', sample], ['report', sample], ['info', sample], ['export', '--format', 'openmetrics', '-o', 'out.om', sample]]) {
+      const r = run(...hidden([path.join(copy, 'bin/tcptop'), ...args], false), { cwd: mine });
+      assert.equal(r.status, 0, `${what}: ${args[0]}: ${r.stderr}`);
+      const checkout = ok(run(process.execPath, [path.join(ROOT, 'bin/tcptop'), ...args], { cwd: theirs }), `checkout ${args[0]}`);
+      assert.equal(r.stdout, checkout, `${what}: ${args[0]} prints what the checkout prints`);
+    }
+    assert.equal(fs.readFileSync(path.join(mine, 'out.om'), 'utf8'), fs.readFileSync(path.join(theirs, 'out.om'), 'utf8'), `${what}: export`);
+    const file = path.join(work, 'none.db');
+    const r = run(...hidden([path.join(copy, 'bin/tcptop'), 'record', '-o', file, '-c', '1'], false));
+    assert.equal(r.status, 1, `${what}: ${r.stderr}`);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, `${what}: one line: ${r.stderr}`);
+    assert.match(r.stderr, why, what);
+    assert.equal(fs.existsSync(file), false, `${what}: no capture file`);
   }
 });
