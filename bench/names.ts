@@ -117,9 +117,10 @@ export const CGROUP_T1_SPREAD = 0.05;
 
 /** Required before `tcptop record`: the addon's open() then loads the programs with the cgroup helper switched off. */
 function noCgroupPreload(): string {
-  const probe = path.resolve(__dirname, '../src/record');
+  // the module '#bpf' resolves to (package.json "imports"), from dist/bench
+  const addon = path.resolve(__dirname, '../../bpf/index.js');
   return `'use strict';
-const id = require.resolve('tcptop-bpf', { paths: [${JSON.stringify(probe)}] });
+const id = require.resolve(${JSON.stringify(addon)});
 const bpf = require(id);
 require.cache[id].exports = { ...bpf, open: (o) => bpf.open({ ...o, recordCgroup: false }) };
 `;

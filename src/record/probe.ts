@@ -1,4 +1,4 @@
-// The kernel probe: the only module that loads the native addon (package tcptop-bpf).
+// The kernel probe: the only module that loads the native addon (bpf/index.js, imported as #bpf).
 // Checks options, tries the probe chain, and turns the addon's errors into one-line messages.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -64,6 +64,8 @@ export const PROBE_CHAIN: readonly ProbeKind[] = ['tracepoint', 'fentry', 'kprob
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const PACKAGES = 'install clang, libbpf-dev and bpftool';
+/** How to build the addon from source: tcptop's install step does, in a checkout or an installed package. */
+const BUILD_HINT = `${PACKAGES}, then run npm run install in a checkout of tcptop, or npm rebuild tcptop (-g if global)`;
 const PRIVILEGE_HINT = 'run as root, or grant CAP_BPF and CAP_PERFMON';
 
 type Handle = object;
@@ -119,13 +121,13 @@ function loadAddon(): Addon {
   let loaded: Addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('tcptop-bpf') as Addon;
+    loaded = require('#bpf') as Addon;
   } catch (err) {
     throw addonLoadError(err as NodeJS.ErrnoException);
   }
   const moved = layoutDifferences(loaded.layout);
   if (moved.length > 0) {
-    const err = new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm rebuild tcptop-bpf', 'EINVAL');
+    const err = new ProbeError('load bpf addon', 'built from other sources than this tcptop', 'run npm run install', 'EINVAL');
     err.detail = `snapshot layout: ${moved.join(', ')}`;
     throw err;
   }
@@ -133,21 +135,11 @@ function loadAddon(): Addon {
   return loaded;
 }
 
-/** How to build the addon: npm drops an optional package whose build failed, so only install brings it back. */
-function buildHint(): string {
-  try {
-    require.resolve('tcptop-bpf/package.json');
-    return `${PACKAGES}, then run npm rebuild tcptop-bpf`;
-  } catch {
-    return `${PACKAGES}, then run npm install`;
-  }
-}
-
 /** The error for an addon that would not load: not built, or built but its libraries are missing. */
 export function addonLoadError(err: NodeJS.ErrnoException): ProbeError {
-  if (err.code === 'MODULE_NOT_FOUND') return new ProbeError('load bpf addon', 'not built', buildHint(), 'ENOENT');
+  if (err.code === 'MODULE_NOT_FOUND') return new ProbeError('load bpf addon', 'not built', BUILD_HINT, 'ENOENT');
   const first = String(err.message).split('\n')[0];
-  return new ProbeError('load bpf addon', lowerFirst(first), `install libbpf1 and libelf1, or ${buildHint()}`, err.code ?? 'EINVAL');
+  return new ProbeError('load bpf addon', lowerFirst(first), `install libbpf1 and libelf1, or ${BUILD_HINT}`, err.code ?? 'EINVAL');
 }
 
 function lowerFirst(s: string): string {

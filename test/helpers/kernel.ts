@@ -6,9 +6,9 @@ function bpfUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not linux';
   if (process.getuid?.() !== 0) return 'not root (the probe needs CAP_BPF and CAP_PERFMON)';
   try {
-    require('tcptop-bpf');
+    require('#bpf');
   } catch {
-    return 'the tcptop-bpf addon is not built (npm rebuild tcptop-bpf)';
+    return 'the bpf addon is not built (npm run install)';
   }
   if (!fs.existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
   return undefined;

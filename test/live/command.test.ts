@@ -52,12 +52,12 @@ test('tcptop clears the screen before each interval unless -C, and -S drops the 
 test('without the kernel addon, record and the live tool say what is missing and how to get it', (t) => {
   const hook = path.join(tempDir(t), 'no-addon.js');
   fs.writeFileSync(hook, `const M = require('node:module'); const load = M._load;
-M._load = function (req, ...rest) { if (req === 'tcptop-bpf') { const e = new Error("Cannot find module 'tcptop-bpf'"); e.code = 'MODULE_NOT_FOUND'; throw e; } return load.call(this, req, ...rest); };`);
+M._load = function (req, ...rest) { if (req === '#bpf') { const e = new Error("Cannot find module '#bpf'"); e.code = 'MODULE_NOT_FOUND'; throw e; } return load.call(this, req, ...rest); };`);
   const file = path.join(tempDir(t), 'none.db');
   for (const args of [['record', '-o', file, '-c', '1'], ['1', '1']]) {
     const r = tcptop(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
     assert.equal(r.status, 1, r.stderr);
-    assert.match(oneLine(r), /^tcptop: load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run npm (install|rebuild tcptop-bpf)\)$/);
+    assert.match(oneLine(r), /^tcptop: load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run npm run install in a checkout of tcptop, or npm rebuild tcptop \(-g if global\)\)$/);
   }
   assert.equal(fs.existsSync(file), false);
 });

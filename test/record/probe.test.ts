@@ -224,7 +224,7 @@ test('slots of closed connections are reused without mixing their counts', kerne
 test('a full flow table counts what it cannot attribute as lost, and frees slots once read', kernel, async () => {
   // the addon directly, for a table of two slots; only this process's traffic is counted
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('tcptop-bpf');
+  const bpf = require('#bpf');
   const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0, recordCgroup: true }); // no tracefs, no kretprobes
   try {
     bpf.attach(handle);
@@ -250,7 +250,7 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
 
 test("each flow notes its process's cgroup v2 id when its slot is made; with recordCgroup false (the bench's reference) it reads 0", kernel, async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('tcptop-bpf');
+  const bpf = require('#bpf');
   const root = cgroup2Root();
   assert.ok(root, 'a cgroup2 mount');
   const own = /^0::(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))![1];
@@ -274,7 +274,7 @@ test('freed slots come back round the ring, read after read, with exact counts',
   // a table of three slots: each connection takes two and frees them at the next read, so the ring's
   // head and tail pass its end again and again (three, not a power of two: the index wraps by modulo)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('tcptop-bpf');
+  const bpf = require('#bpf');
   const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0, recordCgroup: true });
   try {
     bpf.attach(handle);
@@ -298,7 +298,7 @@ test('connections opening and closing on two CPUs at once share a small table wi
   // CPUs at once, so programs race for the ring's head; a read after each round frees their slots
   // (at most two rounds' worth are held at once, so the table never fills)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('tcptop-bpf');
+  const bpf = require('#bpf');
   const rounds = 32;
   const peer = churningPeer('tcptop-churn', 2, rounds, 25);
   const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0, recordCgroup: true });
@@ -573,8 +573,8 @@ test('bad options are refused in TypeScript, before the kernel is asked', () => 
 });
 
 test('an addon that is not built, or cannot load its libraries, says what to install', () => {
-  const notBuilt = addonLoadError(Object.assign(new Error("Cannot find module 'tcptop-bpf'"), { code: 'MODULE_NOT_FOUND' }));
-  assert.match(notBuilt.message, /^load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run npm (rebuild tcptop-bpf|install)\)$/);
+  const notBuilt = addonLoadError(Object.assign(new Error("Cannot find module '#bpf'"), { code: 'MODULE_NOT_FOUND' }));
+  assert.match(notBuilt.message, /^load bpf addon: not built \(install clang, libbpf-dev and bpftool, then run npm run install in a checkout of tcptop, or npm rebuild tcptop \(-g if global\)\)$/);
   assert.deepEqual([notBuilt.code, notBuilt.op], ['ENOENT', 'load bpf addon']);
   const noLib = addonLoadError(Object.assign(new Error('libbpf.so.1: cannot open shared object file: No such file or directory'), { code: 'ERR_DLOPEN_FAILED' }));
   assert.match(noLib.message, /^load bpf addon: libbpf\.so\.1: cannot open shared object file: No such file or directory \(install libbpf1 and libelf1, or install clang/);
@@ -584,17 +584,17 @@ test('an addon that is not built, or cannot load its libraries, says what to ins
 function addonLoads(): string | false {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('tcptop-bpf');
+    require('#bpf');
     return false;
   } catch {
-    return 'the tcptop-bpf addon is not built';
+    return 'the bpf addon is not built';
   }
 }
 const withAddon = { skip: process.env.CI === 'true' ? false : addonLoads() };
 
 test("the addon's snapshot layout, from the C compiler, is the one the decoder reads", withAddon, () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  assert.deepEqual(require('tcptop-bpf').layout, LAYOUT);
+  assert.deepEqual(require('#bpf').layout, LAYOUT);
 });
 
 const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup: true };
@@ -621,7 +621,7 @@ test("the addon's open options are checked in TypeScript: a wrong type is a Type
 
 test("the addon's open refuses a missing or wrong-typed option with a TypeError rather than taking a default", withAddon, () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('tcptop-bpf');
+  const bpf = require('#bpf');
   assert.throws(() => bpf.open(), (e: Error) => e instanceof TypeError && /^open\(options\): options must be an object$/.test(e.message));
   for (const [name, change, message] of badOpens) {
     assert.throws(() => bpf.open({ ...goodOpen, ...change }), (e: Error) => e instanceof TypeError && message.test(e.message), name);

@@ -222,7 +222,7 @@ test('replay, report, info and export never load the kernel addon', (t) => {
   // A hook that fails any attempt to load the addon, in the child processes of these commands.
   const hook = path.join(tempDir(t), 'no-addon.js');
   fs.writeFileSync(hook, `const M = require('node:module'); const load = M._load;
-M._load = function (req, ...rest) { if (/tcptop-bpf/.test(req)) throw new Error('addon loaded by ' + process.argv.slice(2).join(' ')); return load.call(this, req, ...rest); };`);
+M._load = function (req, ...rest) { if (/^#bpf$|tcptop[-_]bpf/.test(req)) throw new Error('addon loaded by ' + process.argv.slice(2).join(' ')); return load.call(this, req, ...rest); };`);
   const sample = path.resolve(__dirname, '../../../fixtures/sample.db');
   for (const args of [['replay', '-C', sample], ['info', sample], ['info', '--json', sample]]) {
     const r = tcptop(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
