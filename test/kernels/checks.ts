@@ -11,7 +11,6 @@ import type { CaptureMeta } from '../../src/capture/meta';
 import { frameRows, type FlowBytes, type FlowKey } from '../../src/capture/types';
 import { openProbe, type ProbeKind } from '../../src/record/probe';
 import { findTracefs, tracefsMounts } from '../../src/record/tracefs';
-import { CLI } from '../helpers/paths';
 import { nodeClient, startServer, transfer, type End } from '../helpers/traffic';
 
 export type ProbeChoice = ProbeKind | 'auto';
@@ -33,7 +32,12 @@ export interface CheckEnv {
   traffic: string;
   /** A directory for capture files. */
   tmp: string;
+  /** The command that runs tcptop: node and bin/tcptop, or a single executable. */
+  tcptop: string[];
 }
+
+/** Runs `tcptop args` as the environment says (spawn's arguments). */
+const tcptop = (env: CheckEnv, args: string[]): [string, string[]] => [env.tcptop[0], [...env.tcptop.slice(1), ...args]];
 
 const self = () => ({ pid: process.pid, comm: fs.readFileSync('/proc/self/comm', 'utf8').trim() });
 
@@ -242,7 +246,7 @@ async function record(probe: ProbeChoice, env: CheckEnv): Promise<Recording> {
   const file = path.join(env.tmp, `record-${probe}.db`);
   fs.rmSync(file, { force: true });
   // -d bounds a run whose test went wrong; the test stops it with SIGINT, which keeps the last interval
-  const child = spawn(process.execPath, [CLI, 'record', '-o', file, '-i', '1', '-d', '600', '--probe', probe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...tcptop(env, ['record', '-o', file, '-i', '1', '-d', '600', '--probe', probe]), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -392,7 +396,7 @@ async function withoutTracefs(probe: ProbeChoice, env: CheckEnv): Promise<void> 
   try {
     assert.equal(findTracefs(), undefined, mounts());
     const file = path.join(env.tmp, 'no-tracefs.db');
-    const r = spawnSync(process.execPath, [CLI, 'record', '-o', file, '-c', '1', '-i', '0.2', '--probe', probe], { encoding: 'utf8' });
+    const r = spawnSync(...tcptop(env, ['record', '-o', file, '-c', '1', '-i', '0.2', '--probe', probe]), { encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^tcptop: find tracefs: not mounted \(kretprobes are made there; mount -t tracefs nodev \/sys\/kernel\/tracing\)\n$/);
@@ -448,7 +452,7 @@ async function retprobeEvents(probe: ProbeChoice, env: CheckEnv): Promise<void> 
 
   // a recorder killed before it could remove its events: they stay until the next probe opens
   const file = path.join(env.tmp, 'killed.db');
-  const child = spawn(process.execPath, [CLI, 'record', '-o', file, '-i', '1', '-d', '600', '--probe', probe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...tcptop(env, ['record', '-o', file, '-i', '1', '-d', '600', '--probe', probe]), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -480,7 +484,7 @@ export function refusalCheck(kind: ProbeKind, env: CheckEnv): Check {
     name: `record --probe ${kind}: refused in one line naming the step that failed, no file left`,
     run: async () => {
       const file = path.join(env.tmp, `refused-${kind}.db`);
-      const child = spawn(process.execPath, [CLI, 'record', '-o', file, '-c', '1', '-i', '0.2', '--probe', kind], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(...tcptop(env, ['record', '-o', file, '-c', '1', '-i', '0.2', '--probe', kind]), { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
