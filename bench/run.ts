@@ -11,13 +11,14 @@ import { machine } from './recorder';
 import { benchReport, HTML_MAX_SHOWN_MS, HTML_MAX_MB, type ReportBench } from './report';
 import { benchWriterChurn } from './writer';
 import { benchCgroupsNames } from './names';
+import { benchExecutable } from './executable';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics', 'executable'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -70,6 +71,12 @@ async function main(): Promise<number> {
       rows.push(...benchInteractive(dir, (l) => log(l)));
     } catch (err) {
       rows.push(notRun('view', 'interactive view, key to screen', (err as Error).message, '<= 50 ms, < 150 MB'));
+    }
+    log('the single executable: size and start-up');
+    try {
+      rows.push(...benchExecutable(dir, (l) => log(l)));
+    } catch (err) {
+      rows.push(notRun('executable', 'single executable: size and start-up', (err as Error).message));
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

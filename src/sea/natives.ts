@@ -21,6 +21,8 @@ function candidateDirs(): string[] {
   return [...new Set(dirs.filter((d): d is string => !!d))];
 }
 
+const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+
 /** Loads the native addon `file` (e.g. better_sqlite3.node) carried by this executable. */
 export function loadNative(file: string): unknown {
   const done = loaded.get(file);
@@ -44,7 +46,10 @@ export function loadNative(file: string): unknown {
       loaded.set(file, mod.exports);
       return mod.exports;
     } catch (err) {
-      tried.push(`${dir}: ${String((err as Error).message).split('\n')[0]}`);
+      const why = String((err as Error).message).split('\n')[0];
+      // a directory mounted noexec: the next one may do; any other failure is the addon's own
+      if (!/failed to map segment|operation not permitted/i.test(why)) throw new Error(`load native addon ${file}: ${lowerFirst(why)}`);
+      tried.push(`${dir}: ${why}`);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
