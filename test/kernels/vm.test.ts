@@ -48,8 +48,8 @@ const KERNELS: { package: string; name: string; probes: string[]; refused: strin
 async function executable(arch: 'x64' | 'arm64', dir: string): Promise<{ file: string | null; why: string }> {
   const prebuilt = path.join(ROOT, `bpf/prebuilds/linux-${arch}/tcptop-bpf.napi.glibc.node`);
   if (!fs.existsSync(prebuilt)) {
-    const b = await run('npm', ['run', '--silent', 'prebuild', '--', arch]);
-    if (b.status !== 0) return { file: null, why: `npm run prebuild -- ${arch} failed: ${tail(b.stderr, 5)}` };
+    const b = await run('npm', ['run', '--silent', 'prebuilds', '--', arch]);
+    if (b.status !== 0) return { file: null, why: `npm run prebuilds -- ${arch} failed: ${tail(b.stderr, 5)}` };
   }
   const file = path.join(dir, `tcptop-linux-${arch}`);
   const r = await run(path.join(ROOT, 'scripts/executable'), ['--arch', arch, '--out', file]);
