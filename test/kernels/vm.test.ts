@@ -30,7 +30,8 @@ const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lin
 // 6.12 (bookworm's newer kernel): all four, on a kernel without tcp_sendpage (sendfile goes through
 // tcp_sendmsg since 6.5).
 // The single executables (scripts/executable) in a VM whose initramfs has no Node: x64 on 6.1, and arm64 on
-// Debian's arm64 6.1 cloud kernel under qemu-system-aarch64 (fentry, kprobe; no socket tracepoints before 6.3).
+// Debian's arm64 6.1 cloud kernel under qemu-system-aarch64 (kprobe only: no socket tracepoints before 6.3, no
+// fentry on arm64 before 6.4).
 const KERNELS: { package: string; name: string; probes: string[]; refused: string[]; executable?: 'x64' | 'arm64' }[] = [
   { package: 'linux-image-cloud-amd64', name: "Debian's 6.1 cloud kernel", probes: ['fentry', 'kprobe', 'auto'], refused: ['tracepoint'] },
   { package: 'linux-image-6.12-cloud-amd64', name: "Debian's 6.12 cloud kernel", probes: ['tracepoint', 'fentry', 'kprobe', 'auto'], refused: [] },
@@ -38,9 +39,10 @@ const KERNELS: { package: string; name: string; probes: string[]; refused: strin
     package: 'linux-image-cloud-amd64', name: "Debian's 6.1 cloud kernel, by the x64 single executable without Node",
     probes: ['fentry', 'kprobe', 'auto'], refused: ['tracepoint'], executable: 'x64',
   },
+  // arm64 attaches fentry programs to kernel functions from 6.4 on: on 6.1 record refuses them, auto takes kprobes
   {
     package: 'linux-image-cloud-arm64', name: "Debian's arm64 6.1 cloud kernel, by the arm64 single executable without Node",
-    probes: ['fentry', 'kprobe', 'auto'], refused: ['tracepoint'], executable: 'arm64',
+    probes: ['kprobe', 'auto'], refused: ['tracepoint', 'fentry'], executable: 'arm64',
   },
 ];
 
