@@ -18,7 +18,7 @@
           # -l:libz.a takes the archive from the (multiarch) library path; --exclude-libs keeps the
           # archives' symbols out of the addon's dynamic symbol table
           "libraries": ["<(static_lib_dir)/libbpf.a", "<(static_lib_dir)/libelf.a", "-l:libz.a"],
-          "ldflags": ["-Wl,--exclude-libs,ALL"]
+          "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,--strip-debug"]
         }, {
           "libraries": ["-lbpf", "-lelf", "-lz"]
         }]

@@ -104,7 +104,7 @@ for arch in "$@"; do
 	*) fail "no prebuild for architecture $arch (x64 and arm64 are supported)" ;;
 	esac
 	command -v "$cc" >/dev/null 2>&1 ||
-		fail "$cc not found (apt-get install gcc-$multiarch libelf-dev:$debarch zlib1g-dev:$debarch, or run scripts/setup-tests)"
+		fail "$cc not found (apt-get install gcc-$multiarch libelf-dev:$debarch zlib1g-dev:$debarch, or run scripts/setup --tests)"
 	lib=$here/build/deps-$arch
 	rm -rf "$lib"
 	mkdir -p "$lib"
