@@ -118,7 +118,7 @@ function bytesOf(file: string, end: End): { rx: number; tx: number } {
 
 test('record from the executable, without node: exact bytes of a known transfer, both ends', kernel, async (t) => {
   const file = path.join(tempDir(t), 'sea.db');
-  const child = spawn(EXE, ['record', '-o', file, '-i', '30'], { env: NO_NODE, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(EXE, ['record', '-o', file, '-i', '1'], { env: NO_NODE, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     await printed(child);
