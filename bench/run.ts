@@ -13,6 +13,7 @@ import { machine } from './recorder';
 import { benchReport, htmlFigure, htmlTargetMet, HTML_MAX_SHOWN_MS, HTML_MAX_MB, type ReportBench } from './report';
 import { benchWriterChurn } from './writer';
 import { benchCgroupsNames, benchCgroupT1 } from './names';
+import { benchExecutable } from './executable';
 import { benchShapes } from './shapes';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
@@ -20,7 +21,7 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'shape', 'shape info', 'server', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'shape', 'shape info', 'server', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics', 'executable'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -50,7 +51,7 @@ async function main(): Promise<number> {
   ];
   log(header.join('\n'));
   const groups = process.argv.slice(2);
-  const GROUPS = ['kernel', 'cgroup', 'shapes', 'captures', 'churn', 'names', 'report', 'metrics', 'view'];
+  const GROUPS = ['kernel', 'cgroup', 'shapes', 'captures', 'churn', 'names', 'report', 'metrics', 'view', 'executable'];
   const unknown = groups.filter((g) => !GROUPS.includes(g));
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown group ${unknown.join(', ')} (choose from ${GROUPS.join(', ')})\n`);
@@ -99,6 +100,14 @@ async function main(): Promise<number> {
         rows.push(...benchInteractive(dir, (l) => log(l)));
       } catch (err) {
         rows.push(notRun('view', 'interactive view, key to screen', (err as Error).message, '<= 50 ms, < 150 MB'));
+      }
+    }
+    if (want('executable')) {
+      log('the single executable: size and start-up');
+      try {
+        rows.push(...benchExecutable(dir, (l) => log(l)));
+      } catch (err) {
+        rows.push(notRun('executable', 'single executable: size and start-up', (err as Error).message));
       }
     }
   } finally {

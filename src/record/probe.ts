@@ -216,6 +216,9 @@ function explain(err: AddonError, kind: ProbeKind): ProbeError {
     out = new ProbeError(err.op, cause, "the kernel's reason is in tracefs's error_log", err.code, err.errno);
   } else if (kind === 'kprobe' && err.op.startsWith('attach') && err.code === 'ENOENT') {
     out = new ProbeError(err.op, cause, 'this kernel has no kprobes, or cannot probe that function; use --probe auto', err.code, err.errno);
+  } else if (kind === 'fentry' && err.op.startsWith('attach') && err.code === 'ENOTSUPP') {
+    // arm64 attaches fentry programs to kernel functions from Linux 6.4 on (ftrace direct calls)
+    out = new ProbeError(err.op, 'not supported by this kernel', 'on arm64 fentry needs linux 6.4 or later; use --probe kprobe or auto', err.code, err.errno);
   } else if (err.code === 'ENOMEM' || err.code === 'E2BIG') {
     out = new ProbeError(err.op, cause, 'the flow table did not fit in kernel memory', err.code, err.errno);
   } else {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { oneLine, tcptop } from '../helpers/cli';
-import { ROOT } from '../helpers/paths';
+import { CLI, ROOT } from '../helpers/paths';
 import { kernel } from '../helpers/kernel';
 import { tempDir } from '../helpers/tmp';
 import { probeChecks, type ProbeChoice } from './checks';
@@ -52,7 +52,7 @@ for (const kind of ['fentry', 'kprobe'] as const) {
     if (kind === 'kprobe' && builtWithoutKprobes()) assert.equal(r.status, 1, 'a kernel built without CONFIG_KPROBES must refuse kprobes');
     if (r.status === 0) {
       // It attaches here: the whole set of byte checks the VM runs, for this probe.
-      for (const c of probeChecks(kind, kind, { traffic, tmp: checkDir })) await t.test(c.name, () => c.run());
+      for (const c of probeChecks(kind, kind, { traffic, tmp: checkDir, tcptop: [process.execPath, CLI] })) await t.test(c.name, () => c.run());
       return;
     }
     assert.equal(r.status, 1, r.stderr);
@@ -71,6 +71,6 @@ const tracepoints = {
 for (const probe of ['auto', 'tracepoint'] as ProbeChoice[]) {
   test(`record --probe ${probe} here: the tracepoints, exact bytes per flow`, tracepoints, async (t) => {
     assert.equal(noCompiler, undefined);
-    for (const c of probeChecks(probe, 'tracepoint', { traffic, tmp: checkDir })) await t.test(c.name, () => c.run());
+    for (const c of probeChecks(probe, 'tracepoint', { traffic, tmp: checkDir, tcptop: [process.execPath, CLI] })) await t.test(c.name, () => c.run());
   });
 }
