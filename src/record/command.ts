@@ -152,7 +152,6 @@ export const recordCommand: CommandSpec<RecordOptions> = {
         }
       }, announce);
       status?.end();
-      if (opts.stats) process.stderr.write(`tcptop: ${formatEventPaths(probe.paths())}\n`);
       if (names) {
         w.addNames(names.take());
         names.close();

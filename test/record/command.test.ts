@@ -249,6 +249,29 @@ test('record -d and -c end the recording by themselves', kernel, (t) => {
   assert.ok(covered >= 990_000, `the frames cover ${covered} µs`);
 });
 
+test('record --stats: after each frame, one line of which way the kernel counted the events so far, none lost', kernel, async (t) => {
+  const file = path.join(tempDir(t), 'stats.db');
+  const peer = streamingPeer('rec-stats', 1_500, 4_096);
+  const child = tcptopAsync(['record', '-o', file, '-i', '0.5', '-c', '3', '--stats', '-p', String(peer.pid)]);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const { code } = await whilePeerRuns(child, peer);
+  assert.equal(code, 0, err);
+  const lines = err.split('\n').filter((l) => l.startsWith('tcptop: paths: '));
+  assert.equal(lines.length, 3, err);
+  const sends = lines.map((l) => {
+    const m = /^tcptop: paths: send ([\d,]+) events: \S+ cached \(([\d,]+)\), \S+ lookup \(([\d,]+)\), ([\d,]+) lost; receive ([\d,]+) events: .* ([\d,]+) lost$/.exec(l);
+    assert.ok(m, l);
+    const n = m.slice(1).map((x) => Number(x.replace(/,/g, '')));
+    assert.equal(n[0], n[1] + n[2] + n[3], `the paths add up: ${l}`);
+    assert.equal(n[3] + n[5], 0, `nothing lost: ${l}`);
+    return n[0];
+  });
+  // counts since attach: they never go back, and the peer's sends are in them
+  assert.ok(sends.every((n, i) => i === 0 || n >= sends[i - 1]), sends.join(' '));
+  assert.ok(sends[2] > 0, sends.join(' '));
+});
+
 test('record --live shows byte for byte what replay shows from the capture it wrote', kernel, async (t) => {
   const file = path.join(tempDir(t), 'live.db');
   const peer = streamingPeer('rec-live', 1_500, 4_096);
