@@ -81,17 +81,7 @@ class Attached {
   }
 
   static async start(loader: string, objects: Record<string, string>): Promise<Attached> {
-    const child = spawn(loader, Object.entries(objects).map(([label, file]) => `${label}=${file}`), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        if (/^attached$/m.test(out)) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`bench/variants.c exited with ${code}: ${err.trim()}`)));
-    });
+    const { child, out } = await spawnUntil(loader, Object.entries(objects).map(([label, file]) => `${label}=${file}`), /^attached$/m, 'bench/variants.c');
     const ids = new Map<string, number>();
     for (const m of out.matchAll(/^prog (\S+) (\S+) (\d+)$/gm)) ids.set(`${m[1]}.${m[2]}`, Number(m[3]));
     return new Attached(child, ids);
@@ -110,8 +100,8 @@ interface Shape {
   start(): Promise<() => Promise<void>>;
 }
 
-/** A child process that runs until its stdin closes, once it printed `ready`. */
-async function readyChild(cmd: string, args: string[]): Promise<() => Promise<void>> {
+/** Starts `cmd` and resolves once its stdout matches `signal` (with what it printed so far); rejects if it exits first. */
+async function spawnUntil(cmd: string, args: string[], signal: RegExp, name = `${path.basename(cmd)} ${args.join(' ')}`): Promise<{ child: ChildProcess; out: string }> {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -119,10 +109,16 @@ async function readyChild(cmd: string, args: string[]): Promise<() => Promise<vo
   await new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (out.includes('ready')) resolve();
+      if (signal.test(out)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}: ${err.trim()}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}: ${err.trim()}`)));
   });
+  return { child, out };
+}
+
+/** A child process that runs until its stdin closes, once it printed `ready`. */
+async function readyChild(cmd: string, args: string[]): Promise<() => Promise<void>> {
+  const { child } = await spawnUntil(cmd, args, /ready/);
   return async () => {
     const done = new Promise((resolve) => child.once('exit', resolve));
     child.stdin!.end();
@@ -143,18 +139,9 @@ process.stdin.on('end', () => process.exit(0));
 
 /** A node HTTP server with small responses, until stopped; its port. */
 async function httpServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', HTTP_SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the HTTP server exited with ${code}`)));
-  });
+  const { child, out } = await spawnUntil(process.execPath, ['-e', HTTP_SERVER], /ready \d+\n/, 'the HTTP server');
   return {
-    port,
+    port: Number(/ready (\d+)/.exec(out)![1]),
     stop: async () => {
       const done = new Promise((resolve) => child.once('exit', resolve));
       child.stdin!.end();
