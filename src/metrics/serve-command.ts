@@ -9,7 +9,7 @@ import { monoUs, readLoadavg, wallUs } from '../record/host';
 import { runIntervals } from '../record/loop';
 import { attach, PROBE_OPTIONS, type ProbeCliOptions } from '../record/options';
 import { Sampler } from '../record/sampler';
-import { liveMetricsOf, METRICS_OPTIONS, type MetricsCliOptions } from './live';
+import { liveMetricsOf, METRICS_OPTIONS, TimedDrain, type MetricsCliOptions } from './live';
 
 export interface ServeOptions extends ProbeCliOptions, MetricsCliOptions {
   interval: number;
@@ -38,17 +38,11 @@ export const serveCommand: CommandSpec<ServeOptions> = {
     const probe = attach(opts);
     try {
       const at = await metrics.start(probe.kind, toolVersion());
-      let drainSeconds = 0;
-      const drain = () => {
-        const t = performance.now();
-        const d = probe.drain();
-        drainSeconds = (performance.now() - t) / 1000;
-        return d;
-      };
+      const timed = new TimedDrain(() => probe.drain());
       const start = monoUs();
-      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain }, start);
+      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: timed.drain }, start);
       await runIntervals(sampler, start, Math.round(opts.interval * 1e6), { count: opts.count, durationUs: opts.duration }, (s) => {
-        metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, 0);
+        metrics.frame(s.frame, frameRows(s.flows), s.flows.count, timed.lastSeconds, 0);
       }, () => {
         process.stderr.write(`tcptop: serving metrics at ${at} with the ${probe.kind} probe; Ctrl-C to stop\n`);
       });

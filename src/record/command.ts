@@ -19,7 +19,7 @@ import { hostInfo, monoUs, readLoadavg, wallUs } from './host';
 import { runIntervals } from './loop';
 import { attach, filtersOf, PROBE_OPTIONS, type ProbeCliOptions } from './options';
 import { Sampler } from './sampler';
-import { liveMetricsOf, METRICS_OPTIONS, type MetricsCliOptions } from '../metrics/live';
+import { liveMetricsOf, METRICS_OPTIONS, TimedDrain, type MetricsCliOptions } from '../metrics/live';
 import { CgroupPaths, cgroup2Root } from './cgroups';
 import { NameLookups, parseResolver } from './names';
 import { decoratedRows } from './decorate';
@@ -122,14 +122,8 @@ export const recordCommand: CommandSpec<RecordOptions> = {
       const status = opts.status !== false && !opts.live && process.stderr.isTTY ? new StatusLine(file) : null;
       const view = { ...viewOptionsOf(opts), names: opts.names ?? false, wide: opts.wide ?? false };
 
-      let drainSeconds = 0;
-      const timedDrain = () => {
-        const t = performance.now();
-        const d = probe.drain();
-        drainSeconds = (performance.now() - t) / 1000;
-        return d;
-      };
-      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: metrics ? timedDrain : () => probe.drain() }, startMono);
+      const timed = new TimedDrain(() => probe.drain());
+      const sampler = new Sampler({ monoUs, wallUs, loadavg: readLoadavg, drain: metrics ? timed.drain : () => probe.drain() }, startMono);
       await runIntervals(sampler, startMono, intervalUs, { count: opts.count, durationUs: opts.duration }, async (s) => {
         const committing = performance.now();
         try {
@@ -143,7 +137,7 @@ export const recordCommand: CommandSpec<RecordOptions> = {
           throw writeError(file, w.frames, err);
         }
         if (opts.stats) process.stderr.write(`tcptop: ${formatEventPaths(probe.paths())}\n`);
-        if (metrics) metrics.frame(s.frame, frameRows(s.flows), s.flows.count, drainSeconds, (performance.now() - committing) / 1000);
+        if (metrics) metrics.frame(s.frame, frameRows(s.flows), s.flows.count, timed.lastSeconds, (performance.now() - committing) / 1000);
         status?.update(s.frame.monoUs - startMono, w, s.flows);
         if (opts.live) {
           // the writer has looked up this frame's new cgroups: the cache has them
