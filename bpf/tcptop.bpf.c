@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Count the TCP bytes each flow (process + connection) sends and receives, as returned to the
-// application. The hot path is one socket-storage lookup and one atomic add into a flow slot.
+// application. The hot path is the socket's storage, read from its cache, the calling process, and one
+// atomic add into a flow slot.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,7 +12,6 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define MSG_PEEK 2
-#define PF_EXITING 0x00000004
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -32,11 +32,9 @@ __u64 lost_tx_bytes = 0;
 __u64 next_slot = 0;
 /* The ring of freed slots: userspace writes free_ring[free_tail % max_slots] and then moves free_tail;
  * programs take the slot at free_head and move it with compare-and-swap. Each in a cache line of its
- * own, as is caller_exits, which every event reads: taking and freeing slots does not evict it. */
+ * own. */
 __u64 free_head __attribute__((aligned(64))) = 0;
 __u64 free_tail __attribute__((aligned(64))) = 0;
-/* Exits of threads that were noted as a socket's last caller (see remember_caller). */
-__u64 caller_exits __attribute__((aligned(64))) = 0;
 
 /* The flow table; userspace mmaps it and reads it in one copy. */
 struct {
@@ -73,12 +71,12 @@ struct {
 	__type(value, __u64);
 } paths SEC(".maps");
 
-/* Which slots a socket's bytes go to, one per process using it, and the threads that used them last. */
+/* Which slots a socket's bytes go to, one per process using it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct tcptop_sock_state);
+	__type(value, struct tcptop_sock_flows);
 } sock_flows SEC(".maps");
 
 /* The same for kprobes, which cannot use socket storage: keyed by the sock pointer. */
@@ -88,15 +86,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tcptop_sock_flows);
 } sock_flows_by_ptr SEC(".maps");
-
-/* The threads noted as some socket's last caller, by task pointer: their exit moves caller_exits.
- * Not LRU: a thread must stay here until it exits. When full, further threads are not noted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} callers SEC(".maps");
 
 /* kprobe calls in flight, keyed by thread (pid_tgid), so concurrent threads pair correctly. */
 struct {
@@ -236,14 +225,9 @@ static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32
 	return f;
 }
 
-/* The slot of (socket, process), taking one on first use; *entry: which of the socket's entries holds
- * it. Lock-free: a racing thread of the same process that claims the entry first wins, and the loser
- * gives its slot back. */
-static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid, int *entry)
+/* The slot a socket's entries give the process, or -1 if it has none yet. */
+static __always_inline long entry_slot(struct tcptop_sock_flows *sf, __u32 tgid)
 {
-	struct tcptop_flow_slot *f;
-	__u64 want, old;
-	__u32 idx;
 	int i;
 
 #pragma unroll
@@ -252,11 +236,25 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 
 		if (e == 0)
 			break;
-		if ((e >> 32) == tgid) {
-			*entry = i;
+		if ((e >> 32) == tgid)
 			return (__u32)e - 1;
-		}
 	}
+	return -1;
+}
+
+/* The slot of (socket, process), taking one on first use. Lock-free: a racing thread of the same
+ * process that claims the entry first wins, and the loser gives its slot back. */
+static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid)
+{
+	struct tcptop_flow_slot *f;
+	__u64 want, old;
+	__u32 idx;
+	long s;
+	int i;
+
+	s = entry_slot(sf, tgid);
+	if (s >= 0)
+		return s;
 
 	f = take_slot(sk, tgid, &idx);
 	if (!f)
@@ -270,12 +268,10 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 			 * compare-and-swap above is fully ordered on every architecture's JIT */
 			asm volatile("" ::: "memory");
 			f->state = TCPTOP_SLOT_ACTIVE;
-			*entry = i;
 			return idx;
 		}
 		if ((old >> 32) == tgid) {
 			bpf_map_push_elem(&free_slots, &idx, 0);
-			*entry = i;
 			return (__u32)old - 1;
 		}
 	}
@@ -286,8 +282,9 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 /* The socket's storage where bpf_sk_storage_get finds it first: the socket's cache of its storages
  * (one slot per socket-storage map, the map's cache_idx), read with plain loads instead of a helper
  * call. NULL when it is not there (no storage yet, or another map holds the cache slot); the helper
- * then looks it up. Read-only: entries are claimed through the helper's pointer. */
-static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct sock *sk)
+ * then looks it up. Read-only: entries are claimed through the helper's pointer. The program runs
+ * under RCU, which keeps a storage it found alive until it returns. */
+static __always_inline struct tcptop_sock_flows *cached_sock_flows(struct sock *sk)
 {
 	struct bpf_local_storage_map *smap = (struct bpf_local_storage_map *)&sock_flows;
 	struct bpf_local_storage *ls;
@@ -312,20 +309,12 @@ static __always_inline struct bpf_local_storage_data *cached_sock_flows(struct s
 	}
 	if (!sd || sd->smap != smap)
 		return NULL;
-	return sd;
+	return (struct tcptop_sock_flows *)sd->data;
 }
 
-/* The shortcut (cached_sock_flows, cached_caller_slot, remember_caller) rests on x86-64 facts: kernel
- * stacks aligned to their 16 KiB size, and loads kept in order by the CPU. Elsewhere (arm64) every event
- * takes the helpers; so does the bench's copy that measures them (TCPTOP_BENCH_HELPERS). */
-#if defined(__TARGET_ARCH_x86) && !defined(TCPTOP_BENCH_HELPERS)
-#define SHORTCUT 1
-#else
-#define SHORTCUT 0
-#endif
-
-/* The bench builds copies of this program that stop after step N of the shortcut (-DTCPTOP_BENCH_CUT=N),
- * to show what each step costs on the machine at hand; a product build never defines it. */
+/* The bench builds a copy of this program that always takes the helpers (TCPTOP_BENCH_HELPERS), and
+ * copies that stop after step N of the hot path (-DTCPTOP_BENCH_CUT=N), to show what each step costs on
+ * the machine at hand; a product build defines neither. */
 #ifdef TCPTOP_BENCH_CUT
 #define BENCH_CUT(n) do { if (TCPTOP_BENCH_CUT == (n)) return; } while (0)
 #else
@@ -349,129 +338,49 @@ static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction di
 	count_path(dir, way);
 }
 
-/* Kernel stacks on x86-64 are THREAD_SIZE bytes (16 KiB, 32 KiB with KASAN), allocated aligned to their
- * size, so a 16 KiB-aligned block of addresses lies within one thread's stack. */
-#define STACK_BLOCK 16384ULL
-
-/* The flow of the calling thread, known without asking who it is. The program's context lies on the
- * calling thread's kernel stack (the tracepoint's or the trampoline's frame; send and receive run in
- * process context, never on an interrupt stack), and a stack belongs to one thread from its creation
- * to its exit. The socket's storage remembers, per process entry and direction, the stack block of the
- * thread that counted last; while no such thread has exited since (caller_exits unchanged), a context in
- * that block is the same thread's, of the entry's process. -1: not known this way.
- *
- * The two words are read in the reverse of the order remember_caller writes them (stack, then exits):
- * a reader that sees a writer's exits also sees that writer's stack or a later one, so the pair read
- * here was noted by one thread, or by threads of the same process none of which has exited since.
- * x86 keeps loads in order and stores in order; the barriers keep the compiler to it. */
-static __always_inline long cached_caller_slot(struct bpf_local_storage_data *sd, void *ctx,
-					       enum direction dir)
-{
-	struct tcptop_sock_state *st = (struct tcptop_sock_state *)sd->data;
-	__u64 exits = caller_exits;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < TCPTOP_PIDS_PER_SOCK; i++) {
-		__u64 e = st->flows.entry[i];
-		__u64 seen_exits, stack;
-
-		if (e == 0)
-			break;
-		seen_exits = st->last[dir][i].exits;
-		asm volatile("" ::: "memory");
-		stack = st->last[dir][i].stack;
-		if (seen_exits == exits && (__u64)ctx >= stack && (__u64)ctx < stack + STACK_BLOCK)
-			return (__u32)e - 1;
-	}
-	return -1;
-}
-
-/* Note the calling thread as the entry's last caller. exits was read while the thread was running
- * here. The thread is first put in callers, so its exit will move the count: after it sets
- * PF_EXITING and before its stack is freed, so a block noted here cannot pass to another thread
- * without the count moving on. A thread already exiting is not noted (work done for it after its
- * exit hook would otherwise be remembered), nor one that callers has no room for. */
-static __always_inline void remember_caller(struct tcptop_sock_state *st, struct tcptop_caller *c,
-					    struct task_struct *task, void *ctx, __u64 exits)
-{
-	volatile __u64 *scratch = &st->scratch;
-	__u64 key = (__u64)task;
-	__u8 one = 1;
-	__u64 stack;
-
-	if (task->flags & PF_EXITING)
-		return;
-	if (!bpf_map_lookup_elem(&callers, &key) &&
-	    bpf_map_update_elem(&callers, &key, &one, BPF_NOEXIST) != 0 && !bpf_map_lookup_elem(&callers, &key))
-		return;
-	/* a privileged program may store a pointer and load it back as a number, and only then mask it */
-	*scratch = (__u64)ctx;
-	stack = *scratch & ~(STACK_BLOCK - 1);
-	/* another thread may have stored its own in between: keep the block only if it holds this context */
-	if ((__u64)ctx < stack || (__u64)ctx >= stack + STACK_BLOCK)
-		return;
-	c->stack = stack;
-	asm volatile("" ::: "memory");
-	c->exits = exits;
-}
-
 /* The tracing probes' accounting path: sk and the task are BTF pointers, the socket has storage.
  * any_socket: the hook fires for every kind of socket; only TCP ones get storage, so a socket found
  * with ours is TCP, and the protocol is looked at only on the way to creating it. */
-static __always_inline void count_traced(void *ctx, struct sock *sk, __u64 bytes, enum direction dir,
-					 bool any_socket)
+static __always_inline void count_traced(struct sock *sk, __u64 bytes, enum direction dir, bool any_socket)
 {
-	struct bpf_local_storage_data *sd;
-	struct tcptop_sock_state *st;
-	struct task_struct *task;
-	enum tcptop_path way = TCPTOP_PATH_LOOKUP;
-	__u64 exits;
-	int entry = 0;
+	struct tcptop_sock_flows *sf;
+	__u32 tgid;
 	long s;
 
 	BENCH_CUT(0);
 	if (!wanted(sk, true))
 		return;
+	tgid = bpf_get_current_task_btf()->tgid;
 
-	/* the common case: the thread that counted last on this socket, in its cached storage */
-#if SHORTCUT
-	sd = cached_sock_flows(sk);
-	if (sd) {
+#ifndef TCPTOP_BENCH_HELPERS
+	/* the common case: the socket's storage in its cache, with an entry for this process */
+	sf = cached_sock_flows(sk);
+	if (sf) {
 		BENCH_CUT(1);
-		s = cached_caller_slot(sd, ctx, dir);
+		s = entry_slot(sf, tgid);
 		if (s >= 0) {
 			BENCH_CUT(2);
-			way = TCPTOP_PATH_CACHED;
-			goto count;
+			add_bytes(s, bytes, dir, TCPTOP_PATH_CACHED);
+			return;
 		}
 	}
 #endif
 
 	if (any_socket && sk->sk_protocol != IPPROTO_TCP)
 		return;
-	exits = caller_exits;
-	asm volatile("" ::: "memory");
-	task = bpf_get_current_task_btf();
-	if (filter_tgid && task->tgid != filter_tgid)
+	if (filter_tgid && tgid != filter_tgid)
 		return;
-	st = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st) {
+	sf = bpf_sk_storage_get(&sock_flows, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!sf) {
 		count_lost(dir, bytes);
 		return;
 	}
-	BENCH_CUT(4);
-	s = slot_of(&st->flows, sk, task->tgid, &entry);
+	s = slot_of(sf, sk, tgid);
 	if (s < 0) {
 		count_lost(dir, bytes);
 		return;
 	}
-#if SHORTCUT
-	if (entry >= 0 && entry < TCPTOP_PIDS_PER_SOCK)
-		remember_caller(st, &st->last[dir][entry], task, ctx, exits);
-#endif
-count:
-	add_bytes(s, bytes, dir, way);
+	add_bytes(s, bytes, dir, TCPTOP_PATH_LOOKUP);
 }
 
 /* The kprobes' accounting path: sk is a raw pointer, the socket's entries live in a hash. */
@@ -480,7 +389,6 @@ static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum dire
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct tcptop_sock_flows *sf;
 	__u64 key = (__u64)sk;
-	int entry;
 	long s;
 
 	if ((filter_tgid && tgid != filter_tgid) || !wanted(sk, false))
@@ -497,7 +405,7 @@ static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum dire
 		count_lost(dir, bytes);
 		return;
 	}
-	s = slot_of(sf, sk, tgid, &entry);
+	s = slot_of(sf, sk, tgid);
 	if (s < 0) {
 		count_lost(dir, bytes);
 		return;
@@ -525,22 +433,6 @@ static __always_inline void close_flows(struct tcptop_sock_flows *sf)
 	}
 }
 
-/* Every thread, as it begins to exit and before its kernel stack can be freed or reused: if it was
- * noted as a socket's last caller, the tracing probes' caller memory (remember_caller) is void from
- * now on. Attached first. A failed delete leaves a stale key, which only costs an extra move of the
- * count when a later task gets the same address. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(thread_exit, struct task_struct *task)
-{
-	__u64 key = (__u64)task;
-
-	if (bpf_map_lookup_elem(&callers, &key)) {
-		__sync_fetch_and_add(&caller_exits, 1);
-		bpf_map_delete_elem(&callers, &key);
-	}
-	return 0;
-}
-
 /* 1. Tracepoints (Linux >= 6.3): stable ABI, fire after every socket send/receive incl. sendfile. */
 
 SEC("tp_btf/sock_send_length")
@@ -552,7 +444,7 @@ int BPF_PROG(tp_send, struct sock *sk, int ret, int flags)
 	return 0;
 #endif
 	if (ret > 0 && sk)
-		count_traced(ctx, sk, ret, TX, true);
+		count_traced(sk, ret, TX, true);
 	return 0;
 }
 
@@ -566,17 +458,17 @@ int BPF_PROG(tp_recv, struct sock *sk, int ret, int flags)
 	return 0;
 #endif
 	if (ret > 0 && !(flags & MSG_PEEK) && sk)
-		count_traced(ctx, sk, ret, RX, true);
+		count_traced(sk, ret, RX, true);
 	return 0;
 }
 
 /* The tracing probes' end of a socket: its flows become CLOSED and its storage goes. */
 static __always_inline int destroy_traced(struct sock *sk)
 {
-	struct tcptop_sock_state *st = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
+	struct tcptop_sock_flows *sf = bpf_sk_storage_get(&sock_flows, sk, 0, 0);
 
-	if (st) {
-		close_flows(&st->flows);
+	if (sf) {
+		close_flows(sf);
 		bpf_sk_storage_delete(&sock_flows, sk);
 	}
 	return 0;
@@ -596,7 +488,7 @@ SEC("fexit/tcp_sendmsg")
 int BPF_PROG(fexit_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
 	if (ret > 0)
-		count_traced(ctx, sk, ret, TX, false);
+		count_traced(sk, ret, TX, false);
 	return 0;
 }
 
@@ -606,7 +498,7 @@ int BPF_PROG(fexit_sendpage, struct sock *sk, struct page *page, int offset, siz
 	     int ret)
 {
 	if (ret > 0)
-		count_traced(ctx, sk, ret, TX, false);
+		count_traced(sk, ret, TX, false);
 	return 0;
 }
 
@@ -615,7 +507,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(fexit_recvmsg4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX, false);
+		count_traced(sk, ret, RX, false);
 	return 0;
 }
 
@@ -625,7 +517,7 @@ int BPF_PROG(fexit_recvmsg5, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX, false);
+		count_traced(sk, ret, RX, false);
 	return 0;
 }
 
@@ -635,7 +527,7 @@ int BPF_PROG(fexit_recvmsg6, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int flags, int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_traced(ctx, sk, ret, RX, false);
+		count_traced(sk, ret, RX, false);
 	return 0;
 }
 

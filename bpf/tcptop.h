@@ -43,10 +43,10 @@ struct tcptop_flow_slot {
 
 /* Which way a counted event went; the programs keep one counter per CPU, direction and way (the paths
  * map, index dir * TCPTOP_PATHS + way, RX = 0, TX = 1), so anyone can see on their own kernel how often
- * the shortcut is taken. */
+ * the hot path is taken. */
 enum tcptop_path {
-	TCPTOP_PATH_CACHED = 0, /* the socket's cached storage and the thread that counted last on it */
-	TCPTOP_PATH_LOOKUP = 1, /* the helpers: who is calling, the socket's storage (kprobes: a hash) */
+	TCPTOP_PATH_CACHED = 0, /* the socket's storage read from its cache, with an entry for the process */
+	TCPTOP_PATH_LOOKUP = 1, /* the helper bpf_sk_storage_get, the entry claimed (kprobes: a hash) */
 	TCPTOP_PATH_LOST = 2, /* no slot or no storage: counted in lost_events only */
 	TCPTOP_PATHS = 3,
 };
@@ -55,21 +55,6 @@ enum tcptop_path {
  * An entry never changes once set. */
 struct tcptop_sock_flows {
 	__u64 entry[TCPTOP_PIDS_PER_SOCK];
-};
-
-/* The last thread of an entry's process that counted bytes on the socket in one direction: the base
- * of that thread's kernel stack block and the thread-exit count read before it was noted. While no
- * thread has exited since, a program context in the same block is the same thread's. */
-struct tcptop_caller {
-	__u64 stack;
-	__u64 exits;
-};
-
-/* What the tracing probes keep per socket (sk storage). */
-struct tcptop_sock_state {
-	struct tcptop_sock_flows flows;
-	__u64 scratch; /* where a context's address is turned into a number; no reader relies on it */
-	struct tcptop_caller last[2][TCPTOP_PIDS_PER_SOCK]; /* [RX = 0, TX = 1][entry] */
 };
 
 /* A kprobe entry waiting for its return, per thread. */

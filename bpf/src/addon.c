@@ -243,12 +243,6 @@ static int choose_programs(napi_env env, struct probe *p, const struct btf *btf)
 		bpf_program__set_autoload(prog, false);
 
 #define USE(prog_) (p->progs[p->nprogs++] = s->progs.prog_)
-	/* the tracing probes' count of thread exits goes first: their counting relies on it from the first event */
-	if (p->kind != KIND_KPROBE) {
-		if (!btf_has(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF))
-			return throw_error(env, "find tracepoint sched:sched_process_exit", ENOENT), -1;
-		USE(thread_exit);
-	}
 	switch (p->kind) {
 	case KIND_TRACEPOINT:
 		if (!btf_has(btf, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF))
@@ -311,8 +305,7 @@ static int size_maps(struct probe *p)
 	    (err = bpf_map__set_max_entries(s->maps.free_slots, p->max_slots)) ||
 	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
-	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)) ||
-	    (err = bpf_map__set_max_entries(s->maps.callers, kprobe ? 1 : 65536)))
+	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)))
 		return err;
 	return 0;
 }

@@ -1,11 +1,11 @@
-// Which way the kernel programs counted each event (--stats): the shortcut through the socket's cached
-// storage and its last caller, the helpers' lookup, or lost. Pure: the counts come from the probe.
+// Which way the kernel programs counted each event (--stats): the socket's storage read from its cache,
+// the helper's lookup, or lost. Pure: the counts come from the probe.
 import { grouped } from '../view/units';
 
 export interface PathCounts {
-  /** The socket's cached storage and the thread that counted last on it (tracing probes only). */
+  /** The socket's storage read from its cache, with an entry for the calling process (tracing probes only). */
   cached: number;
-  /** The helpers: who is calling, and the socket's storage (kprobes: a hash lookup). */
+  /** The helper bpf_sk_storage_get, and the entry claimed (kprobes: a hash lookup). */
   lookup: number;
   /** No slot or no storage: the bytes are in the lost counters only. */
   lost: number;
