@@ -123,3 +123,9 @@ export function pathsBetween(before: PathCounts, after: PathCounts): PathCounts 
   const d = (a: PathCounts['rx'], b: PathCounts['rx']) => ({ cached: b.cached - a.cached, lookup: b.lookup - a.lookup, lost: b.lost - a.lost });
   return { rx: d(before.rx, after.rx), tx: d(before.tx, after.tx) };
 }
+
+/** Two spans' counts as one. */
+export function addPaths(a: PathCounts, b: PathCounts): PathCounts {
+  const s = (x: PathCounts['rx'], y: PathCounts['rx']) => ({ cached: x.cached + y.cached, lookup: x.lookup + y.lookup, lost: x.lost + y.lost });
+  return { rx: s(a.rx, b.rx), tx: s(a.tx, b.tx) };
+}

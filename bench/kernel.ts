@@ -11,23 +11,27 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
+import { addPaths, enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
-import { buildLoader, Churn, ensureCommand, Load } from './load';
+import { buildLoader, ensureCommand, Load } from './load';
 import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
+import { SHAPE_RATIO } from './shapes';
 import { check, grouped, notRun, type Row } from './table';
 
 /** Send + receive events per second the load generator is asked for; the targets need at least MIN_RATE. */
 export const RATE = 110_000;
 export const MIN_RATE = 100_000;
-export const T1_MAX_NS = 110;
 export const T2_SPREAD = 0.15;
-export const T3_RATIO = 0.3;
+/** The same ratio as the load-shape matrix's (the pump is one of its shapes). */
+export const T3_RATIO = SHAPE_RATIO;
 /** T3 is measured in this many windows of T3_WINDOW_MS, one after another, and judged on the median. */
 const T3_WINDOWS = 5;
 const T3_WINDOW_MS = 4000;
 export const T4_CPU_PERCENT = 2;
 export const T4_RSS_MB = 100;
+/** T1 and T4 are measured over this many windows of T4_WINDOW_MS; T4 shows their spread. */
+const T4_WINDOWS = 4;
+const T4_WINDOW_MS = 5000;
 export const T5_MAX_MS = 20;
 /** The storm: new connections a second, each from another client address, and for how long. */
 const STORM_RATE = 3000;
@@ -198,24 +202,31 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     const { recorder: r1, load: hot } = await recording(path.join(dir, 'r1.db'), 10);
     await sleep(3000);
 
-    // A: 10 connections
-    const cpu0 = r1.cpuSeconds();
-    const a = await measure(r1, 20_000);
-    const cpu1 = r1.cpuSeconds();
+    // A: 10 connections, in T4_WINDOWS windows: T1 and T4 over all of them, T4's spread over each
+    const parts: { m: Awaited<ReturnType<typeof measure>>; cpu: ReturnType<typeof cpuShare> }[] = [];
+    for (let w = 0; w < T4_WINDOWS; w++) {
+      const cpu0 = r1.cpuSeconds();
+      const m = await measure(r1, T4_WINDOW_MS);
+      parts.push({ m, cpu: cpuShare(r1.cpuSeconds() - cpu0, m) });
+    }
     const mem = r1.memory();
+    const a = { cost: parts.map((p) => p.m.cost).reduce(pooled), paths: parts.map((p) => p.m.paths).reduce((x, y) => (x && y ? addPaths(x, y) : null)) };
     const base = a.cost;
     for (const dir of ['send', 'recv'] as const) {
       rows.push({ target: 'T1', what: `${dir}, 10 connections, recording`, rate: base.rate, figure: `${ns(base[dir])}${hits(a, dir)}${loadOk(base.rate)}`,
-        goal: `<= ${T1_MAX_NS} ns/event`, result: check(base[dir].nsPerEvent <= T1_MAX_NS && base.rate >= MIN_RATE) });
+        goal: 'none: ns differ by kernel build (the shape rows judge against the floor and bpftrace)', result: 'info' });
     }
-    const cpu = cpuShare(cpu1 - cpu0, a);
+    const cpuAll = parts.map((p) => p.cpu.total);
+    const cpuMean = cpuAll.reduce((x, y) => x + y, 0) / cpuAll.length;
+    const cpuMid = [...parts].sort((x, y) => x.cpu.total - y.cpu.total)[Math.floor(parts.length / 2)].cpu;
     rows.push(
-      { target: 'T4', what: 'recorder CPU, 1 s interval', rate: base.rate, figure: `${cpu.figure}${loadOk(base.rate)}`,
-        goal: `<= ${T4_CPU_PERCENT}%`, result: check(cpu.total <= T4_CPU_PERCENT && base.rate >= MIN_RATE) },
+      { target: 'T4', what: 'recorder CPU, 1 s interval', rate: base.rate,
+        figure: `${cpuMean.toFixed(2)}% of one CPU over ${T4_WINDOWS} windows of ${T4_WINDOW_MS / 1000} s (median window ${cpuMid.figure}; all ${Math.min(...cpuAll).toFixed(2)} to ${Math.max(...cpuAll).toFixed(2)}%)${loadOk(base.rate)}`,
+        goal: `<= ${T4_CPU_PERCENT}%`, result: check(cpuMean <= T4_CPU_PERCENT && base.rate >= MIN_RATE) },
       { target: 'T4', what: 'recorder resident memory', rate: base.rate, figure: `peak ${mem.peakMb.toFixed(0)} MB (now ${mem.rssMb.toFixed(0)} MB)`,
         goal: `< ${T4_RSS_MB} MB`, result: check(mem.peakMb < T4_RSS_MB) },
     );
-    log(`  send ${ns(base.send)}, recv ${ns(base.recv)}, ${grouped(base.rate)} events/s; CPU ${cpu.total.toFixed(2)}%, peak RSS ${mem.peakMb.toFixed(0)} MB`);
+    log(`  send ${ns(base.send)}, recv ${ns(base.recv)}, ${grouped(base.rate)} events/s; CPU ${cpuMean.toFixed(2)}%, peak RSS ${mem.peakMb.toFixed(0)} MB`);
 
     // T3: the bpftrace one-liner on the same events, in T3_WINDOWS windows. The row is judged on the median window,
     // so a few seconds of interference from elsewhere on the machine do not decide it, and shows all the ratios' range.
@@ -246,26 +257,6 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
       t3.push(notRun('T3', 'tcptop / bpftrace, side by side', (err as Error).message, `<= ${T3_RATIO}x`));
     }
     rows.push(...t3);
-
-    // the same load while threads exit elsewhere: each exit sends every socket's next event down the
-    // program's slower path once (it must find out which process is calling)
-    for (const perSecond of [1000, 10_000]) {
-      const churn = await Churn.start(dir, perSecond, log);
-      let s: Awaited<ReturnType<typeof measure>>;
-      try {
-        await sleep(1000);
-        s = await measure(r1, 8000);
-      } finally {
-        await churn.stop();
-      }
-      const exits = s.all.get(r1.program('thread_exit') ?? -1);
-      const exitRate = exits ? `${grouped(exits.events / s.cost.seconds)} thread exits/s` : 'thread exits not counted';
-      for (const dir of ['send', 'recv'] as const) {
-        rows.push({ target: 'T1 info', what: `${dir}, 10 connections, ${grouped(perSecond)} threads/s starting and exiting elsewhere`, rate: s.cost.rate,
-          figure: `${ns(s.cost[dir])} (${pct(s.cost[dir].nsPerEvent / base[dir].nsPerEvent - 1)} vs T1; ${exitRate})${hits(s, dir)}`, goal: 'none', result: 'info' });
-      }
-      log(`  with ${grouped(perSecond)} threads/s exiting: send ${ns(s.cost.send)}, recv ${ns(s.cost.recv)}, ${exitRate}`);
-    }
 
     // B, C: n more connections each move bytes once, so their flows hold slots in the table while the load stays
     // on the 10 (T2); then the load moves onto them, every event on another socket (T2 info). They keep running

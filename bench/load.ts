@@ -6,7 +6,6 @@ import type { Readable, Writable } from 'node:stream';
 import { enableStats } from './bpf-stats';
 
 const SOURCE = path.resolve(__dirname, '../../bench/load.c');
-const CHURN_SOURCE = path.resolve(__dirname, '../../bench/churn.c');
 const PER_PROCESS = 8000;
 
 /** Whether a command is on the PATH. */
@@ -61,36 +60,6 @@ export function kernelBenchSetup(dir: string, log: (line: string) => void): { bi
   } catch (err) {
     restore();
     throw err;
-  }
-}
-
-/** Threads started and exiting at a steady rate elsewhere on the machine (churn.c), until stopped. */
-export class Churn {
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly exited: Promise<string>) {}
-
-  static async start(dir: string, perSecond: number, log: (line: string) => void): Promise<Churn> {
-    const bin = compile(dir, CHURN_SOURCE, 'churn', log);
-    const child = spawn(bin, [String(perSecond)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        if (out.startsWith('ready\n')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`churn exited ${code} before it ran: ${err.trim()}`)));
-    });
-    const exited = new Promise<string>((resolve) => child.once('close', () => resolve(out)));
-    await ready;
-    return new Churn(child, exited);
-  }
-
-  /** Stops it (stdin closed); resolves to the number of threads it ran. */
-  async stop(): Promise<number> {
-    this.child.stdin.end();
-    const out = await this.exited;
-    return Number(/done (\d+)/.exec(out)?.[1] ?? NaN);
   }
 }
 

@@ -24,8 +24,8 @@ const WINDOW_MS = 3000;
 const STEP_MS = 2000;
 /** The steps are measured in turn this many times over, and their figures averaged. */
 const BREAKDOWN_PASSES = 2;
-/** Alternations of the real server without and with the recorder. */
-const SERVER_ROUNDS = 3;
+/** Rounds of the real server without and with the recorder, in turn off-on and on-off so that drift cancels. */
+const SERVER_ROUNDS = 5;
 const PUMP_RATE = 110_000;
 const SEND_RATE = 50_000;
 const AB_SECONDS = 5;
@@ -37,11 +37,12 @@ const BPF_DIR = path.join(ROOT, 'bpf');
 const STEPS = [
   { label: 'cut0', defines: ['-DTCPTOP_BENCH_CUT=0'], what: 'empty program in the same place' },
   { label: 'cut1', defines: ['-DTCPTOP_BENCH_CUT=1'], what: "socket's storage (sk -> cache -> data)" },
-  { label: 'cut2', defines: ['-DTCPTOP_BENCH_CUT=2'], what: 'caller memory (exit count, last caller)' },
+  { label: 'cut2', defines: ['-DTCPTOP_BENCH_CUT=2'], what: 'the calling process and its entry' },
   { label: 'cut3', defines: ['-DTCPTOP_BENCH_CUT=3'], what: "slot's atomic add" },
   { label: 'full', defines: [], what: 'path counter (per CPU)' },
-  { label: 'plain', defines: ['-DTCPTOP_BENCH_HELPERS'], what: 'helper path instead (task, bpf_sk_storage_get, entries, add)' },
+  { label: 'plain', defines: ['-DTCPTOP_BENCH_HELPERS'], what: 'helper path instead (bpf_sk_storage_get, entries, add)' },
   { label: 'hash', defines: ['-DTCPTOP_BENCH_HASH'], what: 'a hash by socket pointer instead (the kprobes\' path)' },
+  { label: 'add1', defines: ['-DTCPTOP_BENCH_ADD'], source: 'bench/floor.bpf.c', what: 'for reference, one atomic add into a 2-element array, the least a counting program does' },
 ] as const;
 
 interface Objects {
@@ -66,7 +67,7 @@ function buildObjects(dir: string): Objects {
   const steps = new Map<string, string>();
   for (const s of STEPS) {
     const out = path.join(dir, `${s.label}.bpf.o`);
-    clang(out, path.join(BPF_DIR, 'tcptop.bpf.c'), s.defines);
+    clang(out, 'source' in s ? path.join(ROOT, s.source) : path.join(BPF_DIR, 'tcptop.bpf.c'), s.defines);
     steps.set(s.label, out);
   }
   return { loader, floor, steps };
@@ -137,9 +138,11 @@ process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 `;
 
-/** A node HTTP server with small responses, until stopped; its port. */
-async function httpServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const { child, out } = await spawnUntil(process.execPath, ['-e', HTTP_SERVER], /ready \d+\n/, 'the HTTP server');
+/** A node HTTP server with small responses, until stopped; its port. `cpu`: the one CPU it may run on. */
+async function httpServer(cpu?: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const node = [process.execPath, '-e', HTTP_SERVER];
+  const [cmd, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
+  const { child, out } = await spawnUntil(cmd, args, /ready \d+\n/, 'the HTTP server');
   return {
     port: Number(/ready (\d+)/.exec(out)![1]),
     stop: async () => {
@@ -150,17 +153,20 @@ async function httpServer(): Promise<{ port: number; stop: () => Promise<void> }
   };
 }
 
-/** ab with keep-alive for `seconds`; requests per second. */
-function abRun(port: number, seconds: number): Promise<number> {
+/** ab with keep-alive for `seconds`, on CPU `cpu`; requests per second. */
+function abRun(port: number, seconds: number, cpu: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ab', ['-q', '-k', '-c', '4', '-t', String(seconds), '-n', '100000000', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('taskset', ['-c', String(cpu), 'ab', '-q', '-k', '-c', '4', '-t', String(seconds), '-n', '100000000', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.resume();
     child.once('exit', () => {
       const m = /Requests per second:\s+([\d.]+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-      else reject(new Error(`ab: no requests per second in its output: ${out.trim().split('\n').slice(-2).join(' ')}`));
+      const failed = Number(/Failed requests:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+      const taken = Number(/Time taken for tests:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+      // a run cut short (the server refused or reset connections) measures nothing about the recorder
+      if (m && failed === 0 && taken >= seconds * 0.9) resolve(Number(m[1]));
+      else reject(new Error(`ab: a run of ${seconds} s did not complete cleanly (${out.trim().split('\n').filter((l) => /Failed|Time taken|Requests per/.test(l)).join('; ') || 'no summary'})`));
     });
   });
 }
@@ -228,12 +234,14 @@ async function breakdown(objects: Objects, floor: Attached): Promise<Map<string,
   return above;
 }
 
-function breakdownFigure(above: Map<string, { send: number; recv: number }>, dir: 'send' | 'recv'): string {
+function breakdownFigure(above: Map<string, { send: number; recv: number }>, dir: 'send' | 'recv', budget: number): string {
   const v = (label: string) => above.get(label)![dir];
   const f = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
   const parts = [`empty program here ${f(v('cut0'))}`];
   for (let i = 1; i < 5; i++) parts.push(`${STEPS[i].what} ${f(v(STEPS[i].label) - v(STEPS[i - 1].label))}`);
-  return `ns above the floor, each step alone beside it (mean of ${BREAKDOWN_PASSES} windows of ${STEP_MS / 1000} s): ${parts.join(', ')} = ${f(v('full'))} in all; ${STEPS[5].what}: ${f(v('plain'))}; ${STEPS[6].what}: ${f(v('hash'))}`;
+  const others = STEPS.slice(5).map((s) => `${s.what}: ${f(v(s.label))}`);
+  return `ns above the floor, each step alone beside it (mean of ${BREAKDOWN_PASSES} windows of ${STEP_MS / 1000} s; ${SHAPE_RATIO}x bpftrace leaves ${budget.toFixed(0)}): ` +
+    `${parts.join(', ')} = ${f(v('full'))} in all; ${others.join('; ')}`;
 }
 
 async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir: string, log: (line: string) => void): Promise<Row[]> {
@@ -268,15 +276,18 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
       await recorder.stop().catch(() => recorder.kill());
     }
     const failing: ('send' | 'recv')[] = [];
+    const budget = { send: 0, recv: 0 };
     for (const dirName of ['send', 'recv'] as const) {
       const ratios = windows.map((w) => w[dirName].tcptop.nsPerEvent / w[dirName].bpftrace.nsPerEvent);
       const mid = windows[ratios.indexOf(median(ratios))][dirName];
       const ok = median(ratios) <= SHAPE_RATIO;
+      budget[dirName] = SHAPE_RATIO * mid.bpftrace.nsPerEvent - mid.floor.nsPerEvent;
       if (!ok) failing.push(dirName);
       const p = paths ? pathFigure(dirName === 'send' ? paths.tx : paths.rx) : 'paths: not read';
       rows.push({
         target: 'shape', what: `${dirName}, ${shape.name}`, rate: median(windows.map((w) => w.rate)),
-        figure: `${mid.tcptop.nsPerEvent.toFixed(0)} / ${mid.bpftrace.nsPerEvent.toFixed(0)} ns = ${median(ratios).toFixed(2)}x (floor ${mid.floor.nsPerEvent.toFixed(0)} ns; ` +
+        figure: `${mid.tcptop.nsPerEvent.toFixed(0)} / ${mid.bpftrace.nsPerEvent.toFixed(0)} ns = ${median(ratios).toFixed(2)}x (floor ${mid.floor.nsPerEvent.toFixed(0)} ns, ` +
+          `so ${SHAPE_RATIO}x bpftrace leaves ${(SHAPE_RATIO * mid.bpftrace.nsPerEvent - mid.floor.nsPerEvent).toFixed(0)} ns above it; ` +
           `${WINDOWS} windows of ${WINDOW_MS / 1000} s, all ${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}); ${p}`,
         goal: `<= ${SHAPE_RATIO}x bpftrace`, result: check(ok),
       });
@@ -284,7 +295,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
     if (failing.length > 0) {
       log('  it misses the target: each step of the kernel program alone beside the floor');
       const above = await breakdown(objects, floor);
-      for (const dirName of failing) rows.push({ target: 'shape info', what: `${dirName}, ${shape.name}`, figure: breakdownFigure(above, dirName), goal: 'none (where the ns go)', result: 'info' });
+      for (const dirName of failing) rows.push({ target: 'shape info', what: `${dirName}, ${shape.name}`, figure: breakdownFigure(above, dirName, budget[dirName]), goal: 'none (where the ns go)', result: 'info' });
     }
   } finally {
     await stopLoad();
@@ -294,26 +305,40 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
 
 /** The user-visible figure: the real server's requests per second without and with the recorder. */
 async function serverRows(dir: string, log: (line: string) => void): Promise<Row[]> {
-  const server = await httpServer();
+  // the server on one CPU and ab on the other, so that rounds do not differ by where the scheduler put them
+  const server = await httpServer(1);
+  const ab = (seconds: number) => abRun(server.port, seconds, 0);
   try {
+    await ab(2); // the server's code gets compiled before anything is measured
     const off: number[] = [];
     const on: number[] = [];
+    const cpus: number[] = [];
     let cpu = '';
-    for (let round = 0; round < SERVER_ROUNDS; round++) {
-      off.push(await abRun(server.port, AB_SECONDS));
+    const withRecorder = async () => {
       const recorder = await Recorder.start(path.join(dir, 'server.db'), dir);
       try {
         await sleep(1000);
         const snap = new StatsSnapshot([recorder.pid]);
         const cpu0 = recorder.cpuSeconds();
-        on.push(await abRun(server.port, AB_SECONDS));
+        const rate = await ab(AB_SECONDS);
         const d = snap.delta();
-        const progNs = [...d.progs.values()].reduce((s, p) => s + p.ns, 0);
+        const progNs = [...d.progs.values()].reduce((sum, p) => sum + p.ns, 0);
         const proc = ((recorder.cpuSeconds() - cpu0) / d.seconds) * 100;
         const prog = (progNs / 1e9 / d.seconds) * 100;
+        cpus.push(proc + prog);
         cpu = `${(proc + prog).toFixed(1)}% of one CPU (process ${proc.toFixed(1)}% + programs ${prog.toFixed(1)}%)`;
+        return rate;
       } finally {
         await recorder.stop().catch(() => recorder.kill());
+      }
+    };
+    for (let round = 0; round < SERVER_ROUNDS; round++) {
+      if (round % 2 === 0) {
+        off.push(await ab(AB_SECONDS));
+        on.push(await withRecorder());
+      } else {
+        on.push(await withRecorder());
+        off.push(await ab(AB_SECONDS));
       }
       log(`  round ${round + 1}: ${grouped(off[round])} requests/s without, ${grouped(on[round])} with the recorder`);
     }
@@ -321,8 +346,9 @@ async function serverRows(dir: string, log: (line: string) => void): Promise<Row
     const losses = on.map((x, i) => 1 - x / off[i]);
     const loss = median(losses);
     return [{
-      target: 'server', what: `node HTTP server under ab -k -c 4, ${AB_SECONDS} s runs, without then with tcptop record, ${SERVER_ROUNDS} rounds`,
-      figure: `${grouped(median(off))} / ${grouped(median(on))} requests/s (median round ${(loss * 100).toFixed(1)}% lost, all ${losses.map((l) => `${(l * 100).toFixed(1)}%`).join(', ')}); recorder ${cpu}`,
+      target: 'server', what: `node HTTP server on CPU 1 under ab -k -c 4 on CPU 0, ${AB_SECONDS} s runs, without and with tcptop record, ${SERVER_ROUNDS} rounds (off-on, on-off, ...)`,
+      figure: `${grouped(median(off))} / ${grouped(median(on))} requests/s (median round ${(loss * 100).toFixed(1)}% lost, all ${losses.map((l) => `${(l * 100).toFixed(1)}%`).join(', ')}); ` +
+        `recorder ${median(cpus).toFixed(1)}% of one CPU in the median round (last: ${cpu})`,
       goal: `loss <= ${SERVER_LOSS * 100}%`, result: check(loss <= SERVER_LOSS),
     }];
   } finally {
