@@ -1,7 +1,7 @@
 // Runs the benchmarks (npm run bench, as root) and prints one table of figures against their targets.
 // Exits 0 only when every target is met; a target that could not be measured counts as missed.
 // `npm run bench -- shapes kernel` runs only the named groups: kernel (T1 to T5, storm), shapes (the load-shape
-// matrix and the real server), captures (T6, T7), churn, names, report, metrics, view.
+// matrix and the real server), vm (ratios in a VM kernel), captures (T6, T7), churn, names, report, metrics, view.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,13 +15,15 @@ import { benchWriterChurn } from './writer';
 import { benchCgroupsNames, benchCgroupT1 } from './names';
 import { benchExecutable } from './executable';
 import { benchShapes } from './shapes';
+import { benchVm } from './vm';
+import { buildLoader } from './load';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'shape', 'shape info', 'server', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics', 'executable'];
+const ORDER = ['T1', 'T1 info', 'T2', 'T2 info', 'T3', 'shape', 'shape info', 'server', 'vm', 'T4', 'T4 info', 'T5', 'T5 info', 'storm', 'churn', 'names', 'T6', 'T7', 'report', 'view', 'metrics', 'executable'];
 
 function reportRows(b: ReportBench): Row[] {
   const h = b.html;
@@ -51,7 +53,7 @@ async function main(): Promise<number> {
   ];
   log(header.join('\n'));
   const groups = process.argv.slice(2);
-  const GROUPS = ['kernel', 'cgroup', 'shapes', 'captures', 'churn', 'names', 'report', 'metrics', 'view', 'executable'];
+  const GROUPS = ['kernel', 'cgroup', 'shapes', 'vm', 'captures', 'churn', 'names', 'report', 'metrics', 'view', 'executable'];
   const unknown = groups.filter((g) => !GROUPS.includes(g));
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown group ${unknown.join(', ')} (choose from ${GROUPS.join(', ')})\n`);
@@ -70,6 +72,10 @@ async function main(): Promise<number> {
     if (want('shapes')) {
       log('the load-shape matrix: tcptop beside the floor and bpftrace on each shape');
       rows.push(...(await benchShapes(dir, log)));
+    }
+    if (want('vm')) {
+      log("per-event ratios on this host and in Debian's 6.12 kernel under qemu");
+      rows.push(...(await benchVm(dir, buildLoader(dir, log), log)));
     }
     if (want('captures')) {
       try {

@@ -74,7 +74,7 @@ function buildObjects(dir: string): Objects {
 }
 
 /** BPF objects loaded and attached by bench/variants.c, until stopped. */
-class Attached {
+export class Attached {
   private constructor(private readonly child: ChildProcess, readonly ids: Map<string, number>) {}
 
   get pid(): number {

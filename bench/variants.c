@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Loads BPF objects for the bench's breakdown and references, attaching their tracing programs
-// (tp_btf/...) and nothing else. The objects are copies of the kernel program built to stop after a step
+// Loads BPF objects for the bench's breakdown and references, attaching their tracepoint programs
+// (tp_btf/... and tracepoint/...) and nothing else. The objects are copies of the kernel program built to stop after a step
 // of its hot path (-DTCPTOP_BENCH_CUT), or references (bench/floor.bpf.c, bench/bpftrace-like.bpf.c).
 //
 // Usage:
@@ -53,16 +53,18 @@ static void attach(char *arg, struct attached *a)
 		fprintf(stderr, "variants: %s is not LABEL=OBJ\n", arg);
 		exit(2);
 	}
-	*eq = 0;
 	memset(a, 0, sizeof(*a));
-	a->label = arg;
+	a->label = strndup(arg, eq - arg);
 	a->obj = bpf_object__open_file(eq + 1, NULL);
 	if (!a->obj) {
 		fprintf(stderr, "variants: open %s: %s\n", eq + 1, strerror(errno));
 		exit(1);
 	}
-	bpf_object__for_each_program(prog, a->obj)
-		bpf_program__set_autoload(prog, strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == 0);
+	bpf_object__for_each_program(prog, a->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		bpf_program__set_autoload(prog, strncmp(sec, "tp_btf/", 7) == 0 || strncmp(sec, "tracepoint/", 11) == 0);
+	}
 	if (bpf_object__load(a->obj)) {
 		fprintf(stderr, "variants: load %s: %s\n", eq + 1, strerror(errno));
 		exit(1);
@@ -77,7 +79,6 @@ static void attach(char *arg, struct attached *a)
 		}
 		a->progs[a->n++] = prog;
 	}
-	*eq = '=';
 }
 
 static void detach(struct attached *a)
@@ -85,6 +86,7 @@ static void detach(struct attached *a)
 	for (int i = 0; i < a->n; i++)
 		bpf_link__destroy(a->links[i]);
 	bpf_object__close(a->obj);
+	free((char *)a->label);
 }
 
 static struct stats stats_of(struct bpf_program *prog)
