@@ -86,7 +86,7 @@ function ratioFigure(windows: Window[], prog: string): string {
   const overFloor = (label: string) => per((p) => { const w = of(label, p); return w ? w.ns / w.floorNs : undefined; });
   const events = median(windows.filter((w) => w.prog === prog).map((w) => w.events / (WINDOW_MS / 1000)));
   return `tcptop / bpftrace-like ${show(vsStandin)}; over the floor: tcptop ${show(overFloor('tcptop'))}, bpftrace-like ${show(overFloor('bpftrace-like'))}, ` +
-    `add1 ${show(overFloor('add1'))}; median of ${passes.length} passes, windows of ${WINDOW_MS / 1000} s, ${Math.round(events).toLocaleString("en-US")} events/s on each program`;
+    `add1 ${show(overFloor('add1'))}; median of ${passes.length} passes, windows of ${WINDOW_MS / 1000} s, ${Math.round(events).toLocaleString('en-US')} events/s on each program`;
 }
 
 function rowsOf(where: string, windows: Window[]): Row[] {
