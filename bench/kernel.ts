@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { addPaths, enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
-import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
+import { monoUs, processCpuSeconds, Recorder, sleep, type IntervalTiming } from './recorder';
 import { SHAPE_RATIO } from './shapes';
 import { check, grouped, notRun, type Row } from './table';
 
@@ -27,7 +27,12 @@ export const T3_RATIO = SHAPE_RATIO;
 /** T3 is measured in this many windows of T3_WINDOW_MS, one after another, and judged on the median. */
 const T3_WINDOWS = 5;
 const T3_WINDOW_MS = 4000;
-export const T4_CPU_PERCENT = 2;
+/**
+ * The whole recorder (its process, writing the capture, and its programs) may cost at most as much CPU as the
+ * bpftrace one-liner that only sums bytes in the kernel, in the same windows. Absolute shares move with the
+ * kernel build (each event's cost does); the ratio does not.
+ */
+export const T4_CPU_RATIO = 1;
 export const T4_RSS_MB = 100;
 /** T1 and T4 are measured over this many windows of T4_WINDOW_MS; T4 shows their spread. */
 const T4_WINDOWS = 4;
@@ -219,10 +224,8 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     const cpuAll = parts.map((p) => p.cpu.total);
     const cpuMean = cpuAll.reduce((x, y) => x + y, 0) / cpuAll.length;
     const cpuMid = [...parts].sort((x, y) => x.cpu.total - y.cpu.total)[Math.floor(parts.length / 2)].cpu;
+    const t4Cpu = `${cpuMean.toFixed(2)}% of one CPU over ${T4_WINDOWS} windows of ${T4_WINDOW_MS / 1000} s (median window ${cpuMid.figure}; all ${Math.min(...cpuAll).toFixed(2)} to ${Math.max(...cpuAll).toFixed(2)}%)`;
     rows.push(
-      { target: 'T4', what: 'recorder CPU, 1 s interval', rate: base.rate,
-        figure: `${cpuMean.toFixed(2)}% of one CPU over ${T4_WINDOWS} windows of ${T4_WINDOW_MS / 1000} s (median window ${cpuMid.figure}; all ${Math.min(...cpuAll).toFixed(2)} to ${Math.max(...cpuAll).toFixed(2)}%)${loadOk(base.rate)}`,
-        goal: `<= ${T4_CPU_PERCENT}%`, result: check(cpuMean <= T4_CPU_PERCENT && base.rate >= MIN_RATE) },
       { target: 'T4', what: 'recorder resident memory', rate: base.rate, figure: `peak ${mem.peakMb.toFixed(0)} MB (now ${mem.rssMb.toFixed(0)} MB)`,
         goal: `< ${T4_RSS_MB} MB`, result: check(mem.peakMb < T4_RSS_MB) },
     );
@@ -231,15 +234,34 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     // T3: the bpftrace one-liner on the same events, in T3_WINDOWS windows. The row is judged on the median window,
     // so a few seconds of interference from elsewhere on the machine do not decide it, and shows all the ratios' range.
     const t3: Row[] = [];
+    let t4: Row = notRun('T4', 'recorder CPU against bpftrace\'s, 1 s interval', 'bpftrace did not run', `<= ${T4_CPU_RATIO}x`);
     try {
       const bt = await Bpftrace.start(log);
       const windows: Awaited<ReturnType<typeof measure>>[] = [];
+      // T4: each window's CPU of the whole recorder (process and programs) against bpftrace's (process and programs)
+      const cpuRatios: number[] = [];
       try {
         await sleep(2000);
-        for (let i = 0; i < T3_WINDOWS; i++) windows.push(await measure(r1, T3_WINDOW_MS, [bt.pid]));
+        for (let i = 0; i < T3_WINDOWS; i++) {
+          const ours0 = r1.cpuSeconds();
+          const theirs0 = processCpuSeconds(bt.pid);
+          const m = await measure(r1, T3_WINDOW_MS, [bt.pid]);
+          windows.push(m);
+          const progSeconds = (ids: number[]) => ids.reduce((sum, id) => sum + (m.all.get(id)?.ns ?? 0), 0) / 1e9;
+          const ours = r1.cpuSeconds() - ours0 + progSeconds([...r1.programs.keys()]);
+          const theirs = processCpuSeconds(bt.pid) - theirs0 + progSeconds([bt.send, bt.recv]);
+          cpuRatios.push(ours / theirs);
+        }
       } finally {
         await bt.stop();
       }
+      const mid = [...cpuRatios].sort((x, y) => x - y)[Math.floor(cpuRatios.length / 2)];
+      t4 = {
+        target: 'T4', what: 'recorder CPU (process and programs) against bpftrace\'s one-liner (process and programs), 1 s interval', rate: base.rate,
+        figure: `${mid.toFixed(2)}x (median of ${cpuRatios.length} windows of ${T3_WINDOW_MS / 1000} s side by side; all ${Math.min(...cpuRatios).toFixed(2)} to ${Math.max(...cpuRatios).toFixed(2)}); ` +
+          `alone before: ${t4Cpu}${loadOk(base.rate)}`,
+        goal: `<= ${T4_CPU_RATIO}x`, result: check(mid <= T4_CPU_RATIO && base.rate >= MIN_RATE),
+      };
       for (const dir of ['send', 'recv'] as const) {
         const each = windows.map((s) => {
           const theirs = s.all.get(dir === 'send' ? bt.send : bt.recv)!;
@@ -256,7 +278,7 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     } catch (err) {
       t3.push(notRun('T3', 'tcptop / bpftrace, side by side', (err as Error).message, `<= ${T3_RATIO}x`));
     }
-    rows.push(...t3);
+    rows.push(...t3, t4);
 
     // B, C: n more connections each move bytes once, so their flows hold slots in the table while the load stays
     // on the 10 (T2); then the load moves onto them, every event on another socket (T2 info). They keep running

@@ -115,10 +115,7 @@ export class Recorder {
 
   /** utime + stime of the whole process (all threads), in seconds. */
   cpuSeconds(): number {
-    const stat = fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // after "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime 15
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return processCpuSeconds(this.pid);
   }
 
   /** Resident memory now and its peak so far, MB. */
@@ -144,6 +141,14 @@ export class Recorder {
   kill(): void {
     this.child.kill('SIGKILL');
   }
+}
+
+/** utime + stime of process `pid` (all threads), in seconds. */
+export function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime 15
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
 export function sleep(ms: number): Promise<void> {
