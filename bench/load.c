@@ -31,32 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+#define PROGRAM "loadgen"
+#include "load-common.h"
+
 static int *client, *server;
 static long conns, size;
 static int spread;
 static char buf[4096];
 static uint64_t steps;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 /* One send on connection i's client end and the receive of it on its server end. */
 static void step(long i)

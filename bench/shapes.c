@@ -26,33 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROGRAM "shapes"
+#include "load-common.h"
+
 #define SIZE 64
 #define SHARED_CONNS 4
 #define SENDERS 8
 
-static volatile sig_atomic_t stop;
 static int client[SHARED_CONNS], server[SHARED_CONNS];
 static double per_sender; /* sends a second of each sending thread; 0: unpaced */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "shapes: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 static void pin(int cpu)
 {
