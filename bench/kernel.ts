@@ -1,7 +1,8 @@
 // Targets 1 to 5 and the real recording of target 6: tcptop record under loopback load, measured by the
 // kernel's BPF statistics and /proc. The scenarios, in order, with one recorder (R1) throughout:
-//   A   10 connections pumped at RATE: per-event cost (T1), whole-recorder CPU and memory (T4)
-//   T3  the same with the bpftrace one-liner attached too: both programs' cost on the same events
+//   A   10 connections pumped at RATE: per-event cost (T1, shown), the recorder's CPU share alone, memory (T4)
+//   T3  the same with the bpftrace one-liner attached too: both programs' cost on the same events (T3), and both
+//       tools' whole CPU, process and programs, in the same windows (T4's judged ratio)
 //   B   + 1,000 connections that each moved bytes (their 2,000 flows are in the table), load still on the 10 (T2)
 //   B'  the load spread round-robin over the 1,000 instead (info)
 //   C   50,000 connections instead of the 1,000 (T2); C' the load spread over them (info; T5's 50,000-flow figure)
