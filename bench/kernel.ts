@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { addPaths, enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
-import { monoUs, processCpuSeconds, Recorder, sleep, type IntervalTiming } from './recorder';
+import { monoUs, processCpuSeconds, Recorder, runCleanups, sleep, type IntervalTiming } from './recorder';
 import { SHAPE_RATIO } from './shapes';
 import { check, grouped, notRun, type Row } from './table';
 
@@ -370,13 +370,7 @@ export async function benchKernel(dir: string, log: (line: string) => void): Pro
     log(`kernel benchmarks stopped: ${why}`);
     for (const t of ['T1', 'T2', 'T3', 'T4', 'T5', 'storm']) if (!rows.some((r) => r.target === t)) rows.push(notRun(t, 'kernel benchmark', why));
   } finally {
-    for (const c of cleanup.reverse()) {
-      try {
-        await c();
-      } catch {
-        // already gone
-      }
-    }
+    await runCleanups(cleanup);
   }
   return result;
 }

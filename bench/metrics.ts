@@ -14,7 +14,7 @@ import { CaptureReader } from '../src/capture/reader';
 import { freePort } from '../test/helpers/prometheus';
 import { enableStats, StatsSnapshot } from './bpf-stats';
 import { buildLoader, ensureCommand, Load } from './load';
-import { monoUs, Recorder, sleep, type IntervalTiming } from './recorder';
+import { monoUs, Recorder, runCleanups, sleep, type IntervalTiming } from './recorder';
 import { check, grouped, notRun, type Row } from './table';
 
 const CONNECTIONS = 5000;
@@ -314,13 +314,7 @@ export async function benchMetrics(dir: string, log: (line: string) => void): Pr
     log(`  metrics benchmark stopped: ${why}`);
     for (const sc of SCENARIOS.slice(done)) rows.push(notRun('metrics', `scrapes and recorder CPU, 10,000 flows, ${sc.name}`, why));
   } finally {
-    for (const c of cleanup.reverse()) {
-      try {
-        await c();
-      } catch {
-        // already gone
-      }
-    }
+    await runCleanups(cleanup);
   }
   return rows;
 }

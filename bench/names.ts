@@ -16,7 +16,7 @@ import { CgroupPaths } from '../src/record/cgroups';
 import { NameLookups } from '../src/record/names';
 import { measure, MIN_RATE, RATE } from './kernel';
 import { kernelBenchSetup, Load } from './load';
-import { Recorder, sleep } from './recorder';
+import { Recorder, runCleanups, sleep } from './recorder';
 import { BENCH_HEADER } from './report';
 import { check, formatTable, grouped, notRun, type Row } from './table';
 
@@ -177,13 +177,7 @@ export async function benchCgroupT1(dir: string, log: (line: string) => void): P
   } catch (err) {
     return [notRun('T1', what('send and recv'), (err as Error).message, `medians within ${CGROUP_T1_SPREAD * 100}%`)];
   } finally {
-    for (const c of cleanup.reverse()) {
-      try {
-        await c();
-      } catch {
-        // already gone
-      }
-    }
+    await runCleanups(cleanup);
   }
 }
 

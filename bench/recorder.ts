@@ -143,6 +143,17 @@ export class Recorder {
   }
 }
 
+/** Runs a benchmark's cleanups, last registered first; one that fails (its process already gone) stops no other. */
+export async function runCleanups(cleanup: (() => unknown)[]): Promise<void> {
+  for (const c of cleanup.reverse()) {
+    try {
+      await c();
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** utime + stime of process `pid` (all threads), in seconds. */
 export function processCpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -51,23 +51,26 @@ interface Objects {
   steps: Map<string, string>;
 }
 
-function run(cmd: string, args: string[]): void {
+export function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
 }
 
+/** Compiles a BPF object of this machine's architecture (x86) from `source` into `out`. */
+export function clangBpf(out: string, source: string, defines: readonly string[] = []): void {
+  run('clang', ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', ...defines, '-I', BPF_DIR, '-c', source, '-o', out]);
+}
+
 /** Compiles the loader and the BPF objects into `dir`. */
 function buildObjects(dir: string): Objects {
-  const clang = (out: string, source: string, defines: readonly string[]) =>
-    run('clang', ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', ...defines, '-I', BPF_DIR, '-c', source, '-o', out]);
   const loader = path.join(dir, 'variants');
   run('cc', ['-O2', '-o', loader, path.join(ROOT, 'bench/variants.c'), '-lbpf']);
   const floor = path.join(dir, 'floor.bpf.o');
-  clang(floor, path.join(ROOT, 'bench/floor.bpf.c'), []);
+  clangBpf(floor, path.join(ROOT, 'bench/floor.bpf.c'));
   const steps = new Map<string, string>();
   for (const s of STEPS) {
     const out = path.join(dir, `${s.label}.bpf.o`);
-    clang(out, 'source' in s ? path.join(ROOT, s.source) : path.join(BPF_DIR, 'tcptop.bpf.c'), s.defines);
+    clangBpf(out, 'source' in s ? path.join(ROOT, s.source) : path.join(BPF_DIR, 'tcptop.bpf.c'), s.defines);
     steps.set(s.label, out);
   }
   return { loader, floor, steps };

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { enableStats, StatsSnapshot } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { Load } from './load';
-import { Attached } from './shapes';
+import { Attached, clangBpf, run } from './shapes';
 import { sleep } from './recorder';
 import { notRun, type Row } from './table';
 
@@ -25,17 +25,11 @@ const WINDOW_MS = 3000;
 const PASSES = 3;
 const LABELS = ['tcptop', 'bpftrace-like', 'add1'] as const;
 
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
-}
-
 /** The guest's directory: static programs, the objects, and `run`, which pumps at `rate` and measures. */
 export function buildBenchDir(dir: string, rate: number): string {
   const out = path.join(dir, 'vm-bench');
   fs.mkdirSync(out, { recursive: true });
-  const clang = (name: string, source: string, defines: string[] = []) =>
-    run('clang', ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', ...defines, '-I', path.join(ROOT, 'bpf'), '-c', path.join(ROOT, source), '-o', path.join(out, name)]);
+  const clang = (name: string, source: string, defines: string[] = []) => clangBpf(path.join(out, name), path.join(ROOT, source), defines);
   clang('floor.bpf.o', 'bench/floor.bpf.c');
   clang('add1.bpf.o', 'bench/floor.bpf.c', ['-DTCPTOP_BENCH_ADD']);
   clang('tcptop.bpf.o', 'bpf/tcptop.bpf.c');
