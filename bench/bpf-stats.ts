@@ -3,6 +3,7 @@
 // other runs on the same machine are never mixed in.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { eventPathsOf, type EventPaths, type PathCounts } from '../src/record/stats';
 
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
@@ -89,14 +90,8 @@ export class StatsSnapshot {
   }
 }
 
-/** Events counted by direction and way (the kernel program's paths map) of the programs process `pid` loaded. */
-export interface PathCounts {
-  rx: { cached: number; lookup: number; lost: number };
-  tx: { cached: number; lookup: number; lost: number };
-}
-
-/** The per-CPU `paths` map of process `pid`, summed over CPUs; null if it holds none. */
-export function pathCountsOf(pid: number): PathCounts | null {
+/** The per-CPU `paths` map of process `pid`, summed over CPUs, as the addon gives it; null if it holds none. */
+export function pathCountsOf(pid: number): EventPaths | null {
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let info: string;
     try {
@@ -107,25 +102,19 @@ export function pathCountsOf(pid: number): PathCounts | null {
     }
     const id = /^map_id:\s*(\d+)/m.exec(info)?.[1];
     if (!id) continue;
-    const m = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'id', id], { encoding: 'utf8' })) as { name?: string };
+    const m = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'id', id], { encoding: 'utf8' })) as { name?: string; max_entries?: number };
     if (m.name !== 'paths') continue;
     const dump = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'id', id], { encoding: 'utf8' })) as
       { formatted?: { key: number; values: { cpu: number; value: number }[] } }[];
-    const n = new Array<number>(6).fill(0);
+    const n = new Array<number>(m.max_entries ?? 0).fill(0);
     for (const e of dump) if (e.formatted) n[e.formatted.key] = e.formatted.values.reduce((s, v) => s + Number(v.value), 0);
-    return { rx: { cached: n[0], lookup: n[1], lost: n[2] }, tx: { cached: n[3], lookup: n[4], lost: n[5] } };
+    return eventPathsOf(n);
   }
   return null;
 }
 
-/** What was counted between two readings. */
-export function pathsBetween(before: PathCounts, after: PathCounts): PathCounts {
-  const d = (a: PathCounts['rx'], b: PathCounts['rx']) => ({ cached: b.cached - a.cached, lookup: b.lookup - a.lookup, lost: b.lost - a.lost });
-  return { rx: d(before.rx, after.rx), tx: d(before.tx, after.tx) };
-}
-
 /** Two spans' counts as one. */
-export function addPaths(a: PathCounts, b: PathCounts): PathCounts {
-  const s = (x: PathCounts['rx'], y: PathCounts['rx']) => ({ cached: x.cached + y.cached, lookup: x.lookup + y.lookup, lost: x.lost + y.lost });
+export function addPaths(a: EventPaths, b: EventPaths): EventPaths {
+  const s = (x: PathCounts, y: PathCounts): PathCounts => ({ home: x.home + y.home, cached: x.cached + y.cached, lookup: x.lookup + y.lookup, lost: x.lost + y.lost });
   return { rx: s(a.rx, b.rx), tx: s(a.tx, b.tx) };
 }

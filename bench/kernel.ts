@@ -12,7 +12,8 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addPaths, enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
+import { pathsSince, pathTotal, type EventPaths } from '../src/record/stats';
+import { addPaths, enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { monoUs, processCpuSeconds, Recorder, runCleanups, sleep, type IntervalTiming } from './recorder';
@@ -59,7 +60,7 @@ interface Cost {
 }
 
 /** The cost of the recorder's send and receive programs over `ms` from now. */
-export async function measure(r: Recorder, ms: number, extra: number[] = []): Promise<{ cost: Cost; all: Map<number, ProgCost>; paths: PathCounts | null }> {
+export async function measure(r: Recorder, ms: number, extra: number[] = []): Promise<{ cost: Cost; all: Map<number, ProgCost>; paths: EventPaths | null }> {
   const p0 = pathCountsOf(r.pid);
   const snap = new StatsSnapshot([r.pid, ...extra]);
   await sleep(ms);
@@ -68,15 +69,15 @@ export async function measure(r: Recorder, ms: number, extra: number[] = []): Pr
   const send = d.progs.get(r.program('tp_send') ?? -1);
   const recv = d.progs.get(r.program('tp_recv') ?? -1);
   if (!send || !recv) throw new Error(`the recorder's tp_send/tp_recv programs were not found (it loaded ${[...r.programs.values()].join(', ')})`);
-  return { cost: { seconds: d.seconds, rate: (send.events + recv.events) / d.seconds, send, recv }, all: d.progs, paths: p0 && p1 ? pathsBetween(p0, p1) : null };
+  return { cost: { seconds: d.seconds, rate: (send.events + recv.events) / d.seconds, send, recv }, all: d.progs, paths: p0 && p1 ? pathsSince(p1, p0) : null };
 }
 
 /** The window's share of events that took the shortcut, for a row's figure. */
-function hits(m: { paths: PathCounts | null }, dir: 'send' | 'recv'): string {
+function hits(m: { paths: EventPaths | null }, dir: 'send' | 'recv'): string {
   if (!m.paths) return '; paths not read';
   const p = dir === 'send' ? m.paths.tx : m.paths.rx;
-  const total = p.cached + p.lookup + p.lost;
-  return total === 0 ? '; no events counted' : `; ${((p.cached / total) * 100).toFixed(1)}% cached, ${grouped(p.lookup)} lookups, ${grouped(p.lost)} lost`;
+  const total = pathTotal(p);
+  return total === 0 ? '; no events counted' : `; ${((p.home / total) * 100).toFixed(1)}% home, ${((p.cached / total) * 100).toFixed(1)}% cached, ${grouped(p.lookup)} lookups, ${grouped(p.lost)} lost`;
 }
 
 const ns = (c: ProgCost) => `${c.nsPerEvent.toFixed(1)} ns/event`;

@@ -9,7 +9,8 @@
 // `tcptop record`, and the recorder's CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { enableStats, pathCountsOf, pathsBetween, StatsSnapshot, type PathCounts, type ProgCost } from './bpf-stats';
+import { pathsSince, pathTotal, type EventPaths, type PathCounts } from '../src/record/stats';
+import { enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { Recorder, sleep } from './recorder';
@@ -36,10 +37,10 @@ const BPF_DIR = path.join(ROOT, 'bpf');
 /** The kernel program's steps, as the copies that stop after each (TCPTOP_BENCH_CUT in bpf/tcptop.bpf.c). */
 const STEPS = [
   { label: 'cut0', defines: ['-DTCPTOP_BENCH_CUT=0'], what: 'empty program in the same place' },
-  { label: 'cut1', defines: ['-DTCPTOP_BENCH_CUT=1'], what: "socket's storage (sk -> cache -> data)" },
-  { label: 'cut2', defines: ['-DTCPTOP_BENCH_CUT=2'], what: 'the calling process and its entry' },
-  { label: 'cut3', defines: ['-DTCPTOP_BENCH_CUT=3'], what: "slot's atomic add" },
+  { label: 'cut1', defines: ['-DTCPTOP_BENCH_CUT=1'], what: "socket's cookie, its home slot and whose it is" },
+  { label: 'cut2', defines: ['-DTCPTOP_BENCH_CUT=2'], what: "slot's atomic add" },
   { label: 'full', defines: [], what: 'path counter (per CPU)' },
+  { label: 'storage', defines: ['-DTCPTOP_BENCH_NO_HOME'], what: "the socket's storage instead (sk -> cache -> data -> slot), the path of flows away from home" },
   { label: 'plain', defines: ['-DTCPTOP_BENCH_HELPERS'], what: 'helper path instead (bpf_sk_storage_get, entries, add)' },
   { label: 'hash', defines: ['-DTCPTOP_BENCH_HASH'], what: 'a hash by socket pointer instead (the kprobes\' path)' },
   { label: 'add1', defines: ['-DTCPTOP_BENCH_ADD'], source: 'bench/floor.bpf.c', what: 'for reference, one atomic add into a 2-element array, the least a counting program does' },
@@ -211,10 +212,11 @@ interface DirCost {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function pathFigure(p: PathCounts['rx']): string {
-  const total = p.cached + p.lookup + p.lost;
+function pathFigure(p: PathCounts): string {
+  const total = pathTotal(p);
   if (total === 0) return 'no events counted';
-  return `paths: ${((p.cached / total) * 100).toFixed(1)}% cached, ${((p.lookup / total) * 100).toFixed(1)}% lookup, ${grouped(p.lost)} lost`;
+  const pct = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
+  return `paths: ${pct(p.home)} home, ${pct(p.cached)} cached, ${pct(p.lookup)} lookup, ${grouped(p.lost)} lost`;
 }
 
 /** Each step of the kernel program alone beside the floor, one window each: ns above the floor, per direction. */
@@ -241,8 +243,9 @@ function breakdownFigure(above: Map<string, { send: number; recv: number }>, dir
   const v = (label: string) => above.get(label)![dir];
   const f = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
   const parts = [`empty program here ${f(v('cut0'))}`];
-  for (let i = 1; i < 5; i++) parts.push(`${STEPS[i].what} ${f(v(STEPS[i].label) - v(STEPS[i - 1].label))}`);
-  const others = STEPS.slice(5).map((s) => `${s.what}: ${f(v(s.label))}`);
+  const last = STEPS.findIndex((s) => s.label === 'full');
+  for (let i = 1; i <= last; i++) parts.push(`${STEPS[i].what} ${f(v(STEPS[i].label) - v(STEPS[i - 1].label))}`);
+  const others = STEPS.slice(last + 1).map((s) => `${s.what}: ${f(v(s.label))}`);
   return `ns above the floor, each step alone beside it (mean of ${BREAKDOWN_PASSES} windows of ${STEP_MS / 1000} s; ${SHAPE_RATIO}x bpftrace leaves ${budget.toFixed(0)}): ` +
     `${parts.join(', ')} = ${f(v('full'))} in all; ${others.join('; ')}`;
 }
@@ -254,7 +257,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
     const recorder = await Recorder.start(path.join(dir, 'shape.db'), dir);
     let bpftrace: Bpftrace | undefined;
     const windows: { send: DirCost; recv: DirCost; rate: number }[] = [];
-    let paths: PathCounts | null = null;
+    let paths: EventPaths | null = null;
     try {
       bpftrace = await Bpftrace.start(log);
       await sleep(1500);
@@ -273,7 +276,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
         windows.push({ send, recv, rate: (send.tcptop.events + recv.tcptop.events) / d.seconds });
       }
       const p1 = pathCountsOf(recorder.pid);
-      paths = p0 && p1 ? pathsBetween(p0, p1) : null;
+      paths = p0 && p1 ? pathsSince(p1, p0) : null;
     } finally {
       await bpftrace?.stop();
       await recorder.stop().catch(() => recorder.kill());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Count the TCP bytes each flow (process + connection) sends and receives, as returned to the
-// application. The hot path is the socket's storage, read from its cache, the calling process, and one
-// atomic add into a flow slot.
+// application. The hot path is the socket's cookie, the calling process, and one atomic add into the
+// flow's home slot, the one its cookie picks; flows away from home are found through the socket's storage.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -17,6 +17,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Filters and sizes, set by the addon before load (0 = no filter). */
 const volatile __u32 max_slots = TCPTOP_DEFAULT_SLOTS;
+/* A socket's home slot is its cookie's low bits: this mask, the largest power of two in max_slots less one.
+ * A mask, not a modulo: on the hot path a division costs as much as all the rest of the lookup. */
+const volatile __u32 home_mask = TCPTOP_DEFAULT_SLOTS - 1;
 const volatile __u32 filter_tgid = 0;
 const volatile __u16 filter_family = 0; /* AF_INET or AF_INET6 */
 const volatile bool filter_cgroup = false;
@@ -27,41 +30,36 @@ const volatile bool record_cgroup = true;
 __u64 lost_events = 0;
 __u64 lost_rx_bytes = 0;
 __u64 lost_tx_bytes = 0;
-/* Slots below this were handed out at least once; freed ones come back through free_ring (and
- * free_slots). */
-__u64 next_slot = 0;
-/* The ring of freed slots: userspace writes free_ring[free_tail % max_slots] and then moves free_tail;
- * programs take the slot at free_head and move it with compare-and-swap. Each in a cache line of its
- * own. */
-__u64 free_head __attribute__((aligned(64))) = 0;
-__u64 free_tail __attribute__((aligned(64))) = 0;
 
-/* The flow table; userspace mmaps it and reads it in one copy. */
+/* The flows' identities and states; userspace mmaps it and reads it with the counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
 	__type(key, __u32);
-	__type(value, struct tcptop_flow_slot);
+	__type(value, struct tcptop_flow_info);
 } flows SEC(".maps");
 
-/* Slots userspace has read for the last time after their socket closed, in mapped memory, so that
- * handing back the slots of thousands of closed connections costs a store each, not a system call.
- * A slot is in the ring at most once, so it never holds more than max_slots. */
+/* The flows' byte counts, slot for slot with flows; mmapped too. A socket's home slot is its cookie's
+ * low bits (home_mask), and cookies are handed out in order, so the sockets a machine is busy with
+ * lie close together here: a few pages and cache lines, whatever the number of connections. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
 	__type(key, __u32);
-	__type(value, __u64); /* a slot number; an array's elements are 8-byte aligned, so mapped they are u64s */
-} free_ring SEC(".maps");
+	__type(value, struct tcptop_flow_counts);
+} counts SEC(".maps");
 
-/* Slots a program took and then did not need: it lost the race to claim a socket's entry. */
+/* One bit per slot holding a flow for userspace to read: set by the program that made the flow, cleared by
+ * userspace just before it frees the slot. Mapped, so that a drain walks words, not the whole table. */
 struct {
-	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
-	__type(value, __u32);
-} free_slots SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} in_use SEC(".maps");
 
 /* Counted events by direction and way (enum tcptop_path), per CPU: no cache line is shared between CPUs. */
 struct {
@@ -148,60 +146,57 @@ static __always_inline bool wanted(struct sock *sk, bool btf_sk)
 	return true;
 }
 
-/* The slot at the ring's head, if any. The head is read before the tail, and the tail before the
- * slot (x86 keeps loads in order; elsewhere the tail is read with a fully ordered atomic), so the slot
- * read was written before the tail passed it (userspace stores the tail with release). A slot
- * read at a head another program has taken since is dropped by the failed compare-and-swap; the
- * head only grows, so an old value cannot match again. Each failure is another program's success,
- * so a few tries are enough; after them the caller takes a fresh slot. */
-static __always_inline bool take_freed(__u32 *slot)
+/* A 32-bit mix of a 64-bit value (the fold of a multiplicative hash), to start a new flow's search. */
+static __always_inline __u32 mix(__u64 x)
 {
-	__u64 head, tail;
-	__u64 *ring;
-	__u32 pos;
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		head = *(volatile __u64 *)&free_head;
-		asm volatile("" ::: "memory");
-#if defined(__TARGET_ARCH_x86)
-		tail = *(volatile __u64 *)&free_tail;
-#else
-		/* a fetch-and-add is fully ordered (arm64: ldaddal): the slot is read after the tail */
-		tail = __sync_fetch_and_add(&free_tail, 0);
-#endif
-		if (head >= tail)
-			return false;
-		pos = head % max_slots;
-		ring = bpf_map_lookup_elem(&free_ring, &pos);
-		if (!ring)
-			return false;
-		*slot = *(volatile __u64 *)ring;
-		if (__sync_val_compare_and_swap(&free_head, head, head + 1) == head)
-			return true;
-	}
-	return false;
+	x *= 0x9E3779B97F4A7C15ULL;
+	return (__u32)(x >> 32) ^ (__u32)x;
 }
 
-/* Take a slot (freed first, else fresh) and write the flow's identity; it stays FREE until claimed. */
-static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32 tgid, __u32 *slot)
+/* Take a free slot for (socket, process) and write the flow's identity; it stays TAKEN until made. The
+ * first try is the home slot (with a cookie: the cookie's low bits, home_mask); then slots the hash of
+ * socket, process and try picks (seed: the cookie, or a random number where there is none), each
+ * free with the odds of the table's free share: homes lie in runs, so a search that walked on from one
+ * would stay in the run. A table of fewer than TCPTOP_PROBES slots is instead tried whole, in order. Each
+ * try is one compare-and-swap of the state, so racing programs never share a slot. */
+static __always_inline struct tcptop_flow_info *take_slot(struct sock *sk, __u32 tgid, __u64 cookie, __u64 seed,
+							  __u32 *slot)
 {
-	struct tcptop_flow_slot *f;
-	__u32 idx;
+	__u64 key = seed ^ ((__u64)tgid << 32);
+	bool small = max_slots < TCPTOP_PROBES;
+	__u32 tries = small ? max_slots : TCPTOP_PROBES;
+	__u32 home = cookie ? (__u32)cookie & home_mask : mix(key) % max_slots;
+	struct tcptop_flow_counts *c;
+	struct tcptop_flow_info *f;
+	__u32 i, idx = 0;
+	bool taken = false;
 
-	if (!take_freed(&idx) && bpf_map_pop_elem(&free_slots, &idx) != 0) {
-		if (next_slot >= max_slots)
+	for (i = 0; i < TCPTOP_PROBES && i < tries; i++) {
+		if (i == 0)
+			idx = home;
+		else if (small)
+			idx = (home + i) % max_slots;
+		else
+			idx = mix(key + i * 0x2545F4914F6CDD1DULL) % max_slots;
+		f = bpf_map_lookup_elem(&flows, &idx);
+		if (!f)
 			return NULL;
-		idx = __sync_fetch_and_add(&next_slot, 1);
-		if (idx >= max_slots)
-			return NULL;
+		if (f->state == TCPTOP_SLOT_FREE &&
+		    __sync_val_compare_and_swap(&f->state, TCPTOP_SLOT_FREE, TCPTOP_SLOT_TAKEN) == TCPTOP_SLOT_FREE) {
+			taken = true;
+			break;
+		}
 	}
+	if (!taken)
+		return NULL;
 	f = bpf_map_lookup_elem(&flows, &idx);
-	if (!f)
+	c = bpf_map_lookup_elem(&counts, &idx);
+	if (!f || !c)
 		return NULL;
 
-	f->rx_bytes = 0;
-	f->tx_bytes = 0;
+	/* a FREE slot's cookie, if any, is a destroyed socket's: no event adds to it while it is zeroed */
+	c->rx_bytes = 0;
+	c->tx_bytes = 0;
 	f->gen += 1;
 	f->id.pid = tgid;
 	bpf_get_current_comm(f->id.comm, sizeof(f->id.comm));
@@ -225,6 +220,31 @@ static __always_inline struct tcptop_flow_slot *take_slot(struct sock *sk, __u32
 	return f;
 }
 
+/* The slot is a flow now: its counts say whose they are (the exchange is fully ordered on every
+ * architecture's JIT, so the zeroed counters and the pid are visible first), its state says so to
+ * userspace, and its bit makes drain look at it. */
+static __always_inline void make_flow(struct tcptop_flow_info *f, __u32 idx, __u32 tgid, __u64 cookie)
+{
+	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &idx);
+	__u32 word = idx / 64;
+	__u64 *bits;
+
+	if (c) {
+		c->pid = tgid;
+		__sync_lock_test_and_set(&c->cookie, cookie);
+	}
+	f->state = TCPTOP_SLOT_ACTIVE;
+	bits = bpf_map_lookup_elem(&in_use, &word);
+	if (bits)
+		__sync_fetch_and_or(bits, 1ULL << (idx % 64));
+}
+
+/* A slot taken and then not needed goes back: it was never a flow, so userspace never saw it. */
+static __always_inline void give_back(struct tcptop_flow_info *f)
+{
+	__sync_lock_test_and_set(&f->state, TCPTOP_SLOT_FREE);
+}
+
 /* The slot a socket's entries give the process, or -1 if it has none yet. */
 static __always_inline long entry_slot(struct tcptop_sock_flows *sf, __u32 tgid)
 {
@@ -243,10 +263,13 @@ static __always_inline long entry_slot(struct tcptop_sock_flows *sf, __u32 tgid)
 }
 
 /* The slot of (socket, process), taking one on first use. Lock-free: a racing thread of the same
- * process that claims the entry first wins, and the loser gives its slot back. */
-static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid)
+ * process that claims the entry first wins, and the loser gives its slot back. cookie: the socket's, or
+ * 0 where the probe cannot ask for it (kprobes); a flow without one is only found through the entries.
+ * seed: what the search for a free slot starts from (take_slot). */
+static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *sk, __u32 tgid, __u64 cookie,
+				    __u64 seed)
 {
-	struct tcptop_flow_slot *f;
+	struct tcptop_flow_info *f;
 	__u64 want, old;
 	__u32 idx;
 	long s;
@@ -256,7 +279,7 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 	if (s >= 0)
 		return s;
 
-	f = take_slot(sk, tgid, &idx);
+	f = take_slot(sk, tgid, cookie, seed, &idx);
 	if (!f)
 		return -1;
 	want = ((__u64)tgid << 32) | (idx + 1);
@@ -267,15 +290,15 @@ static __always_inline long slot_of(struct tcptop_sock_flows *sf, struct sock *s
 			/* identity and zeroed counters must be visible before the state says so: the
 			 * compare-and-swap above is fully ordered on every architecture's JIT */
 			asm volatile("" ::: "memory");
-			f->state = TCPTOP_SLOT_ACTIVE;
+			make_flow(f, idx, tgid, cookie);
 			return idx;
 		}
 		if ((old >> 32) == tgid) {
-			bpf_map_push_elem(&free_slots, &idx, 0);
+			give_back(f);
 			return (__u32)old - 1;
 		}
 	}
-	bpf_map_push_elem(&free_slots, &idx, 0);
+	give_back(f);
 	return -1;
 }
 
@@ -312,54 +335,90 @@ static __always_inline struct tcptop_sock_flows *cached_sock_flows(struct sock *
 	return (struct tcptop_sock_flows *)sd->data;
 }
 
-/* The bench builds a copy of this program that always takes the helpers (TCPTOP_BENCH_HELPERS), and
- * copies that stop after step N of the hot path (-DTCPTOP_BENCH_CUT=N), to show what each step costs on
- * the machine at hand; a product build defines neither. */
+/* The bench builds copies of this program that never look for the home slot (TCPTOP_BENCH_NO_HOME), that
+ * always take the helpers (TCPTOP_BENCH_HELPERS), and that stop after step N of the hot path
+ * (-DTCPTOP_BENCH_CUT=N), to show what each step costs on the machine at hand; a product build defines
+ * none of them. */
 #ifdef TCPTOP_BENCH_CUT
-#define BENCH_CUT(n) do { if (TCPTOP_BENCH_CUT == (n)) return; } while (0)
+#define BENCH_STOP(n) (TCPTOP_BENCH_CUT == (n))
 #else
-#define BENCH_CUT(n) do { } while (0)
+#define BENCH_STOP(n) false
 #endif
 
-/* The one place bytes are added: the flow's slot, one atomic add; then which way the event came. */
-static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir, enum tcptop_path way)
+/* Bytes into a flow's counts: one atomic add; then which way the event came. */
+static __always_inline void add_counts(struct tcptop_flow_counts *c, __u64 bytes, enum direction dir, enum tcptop_path way)
 {
-	struct tcptop_flow_slot *f = bpf_map_lookup_elem(&flows, &slot);
-
-	if (!f) {
-		count_lost(dir, bytes);
-		return;
-	}
 	if (dir == TX)
-		__sync_fetch_and_add(&f->tx_bytes, bytes);
+		__sync_fetch_and_add(&c->tx_bytes, bytes);
 	else
-		__sync_fetch_and_add(&f->rx_bytes, bytes);
-	BENCH_CUT(3);
+		__sync_fetch_and_add(&c->rx_bytes, bytes);
+	if (BENCH_STOP(2))
+		return;
 	count_path(dir, way);
 }
 
+/* The one place bytes are added by slot number. */
+static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir, enum tcptop_path way)
+{
+	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &slot);
+
+	if (c)
+		add_counts(c, bytes, dir, way);
+	else
+		count_lost(dir, bytes);
+}
+
+/* The hot path: the socket's cookie (in the socket, which the kernel has just used) picks the home slot,
+ * whose counts name the socket and process they belong to. False when they name others: the flow lives
+ * away from home, or has no slot yet, or the socket has no cookie yet (its first event asks for one). */
+static __always_inline bool add_at_home(struct sock *sk, __u32 tgid, __u64 bytes, enum direction dir)
+{
+	struct tcptop_flow_counts *c;
+	__u64 cookie;
+	__u32 home;
+
+	if (!bpf_core_field_exists(sk->__sk_common.skc_cookie))
+		return false;
+	cookie = sk->__sk_common.skc_cookie.counter;
+	if (!cookie)
+		return false;
+	home = (__u32)cookie & home_mask;
+	c = bpf_map_lookup_elem(&counts, &home);
+	if (!c || c->cookie != cookie || c->pid != tgid)
+		return false;
+	if (BENCH_STOP(1))
+		return true;
+	add_counts(c, bytes, dir, TCPTOP_PATH_HOME);
+	return true;
+}
+
 /* The tracing probes' accounting path: sk and the task are BTF pointers, the socket has storage.
- * any_socket: the hook fires for every kind of socket; only TCP ones get storage, so a socket found
- * with ours is TCP, and the protocol is looked at only on the way to creating it. */
+ * any_socket: the hook fires for every kind of socket; only TCP ones get storage or a cookie in our
+ * counts, so a socket found with either is TCP, and the protocol is looked at only on the way to making
+ * a flow. */
 static __always_inline void count_traced(struct sock *sk, __u64 bytes, enum direction dir, bool any_socket)
 {
 	struct tcptop_sock_flows *sf;
+	__u64 cookie;
 	__u32 tgid;
 	long s;
 
-	BENCH_CUT(0);
+	if (BENCH_STOP(0))
+		return;
 	if (!wanted(sk, true))
 		return;
 	tgid = bpf_get_current_task_btf()->tgid;
 
+#if !defined(TCPTOP_BENCH_HELPERS) && !defined(TCPTOP_BENCH_NO_HOME)
+	if (add_at_home(sk, tgid, bytes, dir))
+		return;
+#endif
 #ifndef TCPTOP_BENCH_HELPERS
-	/* the common case: the socket's storage in its cache, with an entry for this process */
+	/* a flow away from home: the socket's storage in its cache, with an entry for this process */
 	sf = cached_sock_flows(sk);
 	if (sf) {
-		BENCH_CUT(1);
 		s = entry_slot(sf, tgid);
 		if (s >= 0) {
-			BENCH_CUT(2);
 			add_bytes(s, bytes, dir, TCPTOP_PATH_CACHED);
 			return;
 		}
@@ -375,7 +434,8 @@ static __always_inline void count_traced(struct sock *sk, __u64 bytes, enum dire
 		count_lost(dir, bytes);
 		return;
 	}
-	s = slot_of(sf, sk, tgid);
+	cookie = bpf_get_socket_cookie(sk);
+	s = slot_of(sf, sk, tgid, cookie, cookie);
 	if (s < 0) {
 		count_lost(dir, bytes);
 		return;
@@ -405,7 +465,8 @@ static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum dire
 		count_lost(dir, bytes);
 		return;
 	}
-	s = slot_of(sf, sk, tgid);
+	/* no cookie and no home: the search for a slot may start anywhere */
+	s = slot_of(sf, sk, tgid, 0, bpf_get_prandom_u32());
 	if (s < 0) {
 		count_lost(dir, bytes);
 		return;
@@ -416,7 +477,7 @@ static __always_inline void count_probed(struct sock *sk, __u64 bytes, enum dire
 /* The socket is gone: its slots' counts are final, userspace may read and free them. */
 static __always_inline void close_flows(struct tcptop_sock_flows *sf)
 {
-	struct tcptop_flow_slot *f;
+	struct tcptop_flow_info *f;
 	__u32 slot;
 	int i;
 

@@ -11,11 +11,17 @@
 /* How many processes may share one socket before further ones go to the lost counters. */
 #define TCPTOP_PIDS_PER_SOCK 4
 
-/* Life of a slot: the kernel moves FREE -> ACTIVE -> CLOSED, userspace CLOSED -> FREE. */
+/* How many slots a new flow tries before its bytes go to the lost counters: its home first, then slots its
+ * hash picks. A table of fewer slots is tried whole. */
+#define TCPTOP_PROBES 64
+
+/* Life of a slot: the kernel moves FREE -> TAKEN -> ACTIVE -> CLOSED (or TAKEN -> FREE when another thread
+ * made the flow first), userspace CLOSED -> FREE. */
 enum tcptop_slot_state {
 	TCPTOP_SLOT_FREE = 0,
 	TCPTOP_SLOT_ACTIVE = 1,
 	TCPTOP_SLOT_CLOSED = 2, /* socket destroyed: counts are final until userspace frees it */
+	TCPTOP_SLOT_TAKEN = 3, /* being filled in by a program: not yet a flow */
 };
 
 /* What a flow is, written once when its slot is taken. Addresses in network byte order. */
@@ -32,12 +38,31 @@ struct tcptop_flow_ident {
 	__u64 cgroup; /* cgroup v2 id (the cgroup directory's inode number) of the process that took the slot; 0 unknown */
 };
 
-/* One element of the mmapable flow table. Counters are cumulative since the slot was taken. */
+/* One slot of the flows map: what the flow is and where it is in its life. */
+struct tcptop_flow_info {
+	__u32 state; /* enum tcptop_slot_state */
+	__u32 gen; /* bumped each time the slot is taken, so a reader can tell reuse apart */
+	struct tcptop_flow_ident id;
+};
+
+/* The same slot of the counts map, apart from the identity so that the memory events touch stays dense:
+ * 32 bytes a flow, two to a cache line. Counters are cumulative since the slot was taken. cookie and pid
+ * say whose bytes may be added here without asking the socket's storage: a socket's cookie is unique
+ * since boot and never reused, so a slot found by it belongs to that socket. 0: none (yet). */
+struct tcptop_flow_counts {
+	__u64 rx_bytes;
+	__u64 tx_bytes;
+	__u64 cookie;
+	__u32 pid; /* tgid */
+	__u32 _pad;
+};
+
+/* A flow as drain() hands it over: its counts and its slot's identity and state, read together. */
 struct tcptop_flow_slot {
 	__u64 rx_bytes;
 	__u64 tx_bytes;
-	__u32 state; /* enum tcptop_slot_state */
-	__u32 gen; /* bumped each time the slot is taken, so a reader can tell reuse apart */
+	__u32 state; /* enum tcptop_slot_state: ACTIVE or CLOSED */
+	__u32 gen;
 	struct tcptop_flow_ident id;
 };
 
@@ -45,10 +70,11 @@ struct tcptop_flow_slot {
  * map, index dir * TCPTOP_PATHS + way, RX = 0, TX = 1), so anyone can see on their own kernel how often
  * the hot path is taken. */
 enum tcptop_path {
-	TCPTOP_PATH_CACHED = 0, /* the socket's storage read from its cache, with an entry for the process */
-	TCPTOP_PATH_LOOKUP = 1, /* the helper bpf_sk_storage_get, the entry claimed (kprobes: a hash) */
-	TCPTOP_PATH_LOST = 2, /* no slot or no storage: counted in lost_events only */
-	TCPTOP_PATHS = 3,
+	TCPTOP_PATH_HOME = 0, /* the flow's home slot, found by the socket's cookie */
+	TCPTOP_PATH_CACHED = 1, /* the socket's storage read from its cache, with an entry for the process */
+	TCPTOP_PATH_LOOKUP = 2, /* the helper bpf_sk_storage_get, the entry claimed (kprobes: a hash) */
+	TCPTOP_PATH_LOST = 3, /* no slot or no storage: counted in lost_events only */
+	TCPTOP_PATHS = 4,
 };
 
 /* Per socket (sk storage, or a hash keyed by the sock pointer for kprobes): (tgid << 32) | (slot + 1).

@@ -50,10 +50,11 @@ struct probe {
 	char events[MAX_LINKS][EVENT_NAME_LEN]; /* the kretprobe events we made, removed on close */
 	int nevents;
 	__u32 max_slots;
-	struct tcptop_flow_slot *table; /* the flows map, mmapped */
-	size_t table_len;
-	__u64 *ring; /* the free_ring map, mmapped */
-	size_t ring_len;
+	/* the flows, counts and in_use maps, mmapped */
+	struct tcptop_flow_info *flows;
+	struct tcptop_flow_counts *counts;
+	__u64 *in_use;
+	size_t flows_len, counts_len, in_use_len;
 	int cgroup_fd;
 };
 
@@ -179,14 +180,15 @@ static void detach_all(struct probe *p)
 static void probe_close(struct probe *p)
 {
 	detach_all(p);
-	if (p->table) {
-		munmap(p->table, p->table_len);
-		p->table = NULL;
-	}
-	if (p->ring) {
-		munmap(p->ring, p->ring_len);
-		p->ring = NULL;
-	}
+	if (p->flows)
+		munmap(p->flows, p->flows_len);
+	if (p->counts)
+		munmap(p->counts, p->counts_len);
+	if (p->in_use)
+		munmap(p->in_use, p->in_use_len);
+	p->flows = NULL;
+	p->counts = NULL;
+	p->in_use = NULL;
 	if (p->cgroup_fd >= 0) {
 		close(p->cgroup_fd);
 		p->cgroup_fd = -1;
@@ -293,6 +295,22 @@ static int choose_programs(napi_env env, struct probe *p, const struct btf *btf)
 	return 0;
 }
 
+/* The largest power of two in max_slots (at least 1), less one: home slots are a cookie's low bits. */
+static __u32 home_mask(__u32 max_slots)
+{
+	__u32 pow = 1;
+
+	while (pow <= max_slots / 2)
+		pow *= 2;
+	return pow - 1;
+}
+
+/* Words of the in_use bitmap: one bit per slot. */
+static __u32 in_use_words(__u32 max_slots)
+{
+	return (__u32)(((__u64)max_slots + 63) / 64);
+}
+
 static int size_maps(struct probe *p)
 {
 	struct tcptop_bpf *s = p->skel;
@@ -301,8 +319,8 @@ static int size_maps(struct probe *p)
 
 	/* maps another probe kind needs are shrunk to one entry rather than left unused at full size */
 	if ((err = bpf_map__set_max_entries(s->maps.flows, p->max_slots)) ||
-	    (err = bpf_map__set_max_entries(s->maps.free_ring, p->max_slots)) ||
-	    (err = bpf_map__set_max_entries(s->maps.free_slots, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.counts, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.in_use, in_use_words(p->max_slots))) ||
 	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_recv, kprobe ? 16384 : 1)))
@@ -463,6 +481,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		goto fail_thrown;
 
 	p->skel->rodata->max_slots = max_slots;
+	p->skel->rodata->home_mask = home_mask(max_slots);
 	p->skel->rodata->filter_tgid = pid;
 	p->skel->rodata->filter_family = family == 4 ? AF_INET_ : family == 6 ? AF_INET6_ : 0;
 	p->skel->rodata->filter_cgroup = cgroup_path[0] != '\0';
@@ -494,16 +513,14 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		}
 	}
 
-	p->table_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_slot));
-	p->table = map_shared(p->skel->maps.flows, p->table_len);
-	if (!p->table) {
+	p->flows_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_info));
+	p->counts_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_counts));
+	p->in_use_len = page_round((size_t)in_use_words(max_slots) * sizeof(__u64));
+	p->flows = map_shared(p->skel->maps.flows, p->flows_len);
+	p->counts = p->flows ? map_shared(p->skel->maps.counts, p->counts_len) : NULL;
+	p->in_use = p->counts ? map_shared(p->skel->maps.in_use, p->in_use_len) : NULL;
+	if (!p->in_use) {
 		throw_error(env, "map flow table", errno);
-		goto fail_thrown;
-	}
-	p->ring_len = page_round((size_t)max_slots * sizeof(__u64));
-	p->ring = map_shared(p->skel->maps.free_ring, p->ring_len);
-	if (!p->ring) {
-		throw_error(env, "map free slot ring", errno);
 		goto fail_thrown;
 	}
 
@@ -681,10 +698,10 @@ static napi_value probe_events(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/* drain(handle[, buffer]) -> Buffer: header, then every non-free slot. CLOSED slots are freed once
- * copied, since the copy holds their final counts; the caller must treat them as final. The buffer of
- * the previous drain is filled again when it is large enough (the header says how much of it is used),
- * so a recorder does not hand the garbage collector a megabyte a second; else a larger one is made. */
+/* drain(handle[, buffer]) -> Buffer: header, then every slot in use. CLOSED slots are freed once copied,
+ * since the copy holds their final counts; the caller must treat them as final. The buffer of the
+ * previous drain is filled again when it is large enough (the header says how much of it is used), so a
+ * recorder does not hand the garbage collector a megabyte a second; else a larger one is made. */
 static napi_value probe_drain(napi_env env, napi_callback_info info)
 {
 	struct tcptop_snapshot_header *hdr;
@@ -693,21 +710,17 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 	size_t argc = 2, used = 0, capacity = 0, given = 0, need;
 	bool reuse = false;
 	struct probe *p;
-	__u64 hwm, head, tail;
-	__u32 i, end;
+	__u32 w, words;
 	void *data;
-	int free_fd;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	p = argc >= 1 ? get_probe(env, argv[0]) : NULL;
 	if (!p || !p->skel)
 		return throw_error(env, "read flows", EBADF);
 
-	hwm = __atomic_load_n(&p->skel->bss->next_slot, __ATOMIC_ACQUIRE);
-	end = hwm < p->max_slots ? (__u32)hwm : p->max_slots;
-	for (i = 0; i < end; i++)
-		if (__atomic_load_n(&p->table[i].state, __ATOMIC_RELAXED) != TCPTOP_SLOT_FREE)
-			capacity++;
+	words = in_use_words(p->max_slots);
+	for (w = 0; w < words; w++)
+		capacity += (size_t)__builtin_popcountll(__atomic_load_n(&p->in_use[w], __ATOMIC_RELAXED));
 
 	need = sizeof(*hdr) + capacity * sizeof(*rec);
 	if (argc >= 2 && napi_is_buffer(env, argv[1], &reuse) == napi_ok && reuse &&
@@ -721,39 +734,36 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 	}
 	hdr = data;
 	rec = (struct tcptop_snapshot_record *)(hdr + 1);
-	free_fd = bpf_map__fd(p->skel->maps.free_slots);
-	/* only this function moves the tail; the head, which programs move, only grows, so a ring that
-	 * looks full here is not (a slot is in it at most once: it cannot be) */
-	tail = p->skel->bss->free_tail;
-	head = __atomic_load_n(&p->skel->bss->free_head, __ATOMIC_ACQUIRE);
 
-	/* slots that turned active since counting wait for the next drain: their counts are cumulative */
-	for (i = 0; i < end && used < capacity; i++) {
-		struct tcptop_flow_slot *f = &p->table[i];
-		__u32 state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+	/* flows made since counting wait for the next drain: their counts are cumulative */
+	for (w = 0; w < words && used < capacity; w++) {
+		__u64 bits = __atomic_load_n(&p->in_use[w], __ATOMIC_ACQUIRE);
 
-		if (state == TCPTOP_SLOT_FREE)
-			continue;
-		rec->slot = i;
-		rec->_pad = 0;
-		rec->flow.state = state;
-		rec->flow.gen = f->gen;
-		rec->flow.id = f->id;
-		rec->flow.rx_bytes = __atomic_load_n(&f->rx_bytes, __ATOMIC_RELAXED);
-		rec->flow.tx_bytes = __atomic_load_n(&f->tx_bytes, __ATOMIC_RELAXED);
-		if (state == TCPTOP_SLOT_CLOSED) {
-			/* free before handing back, so the kernel never takes a slot still CLOSED */
-			__atomic_store_n(&f->state, TCPTOP_SLOT_FREE, __ATOMIC_RELEASE);
-			if (tail - head < p->max_slots)
-				p->ring[tail++ % p->max_slots] = i;
-			else
-				bpf_map_update_elem(free_fd, NULL, &i, BPF_ANY);
+		for (; bits && used < capacity; bits &= bits - 1) {
+			__u32 i = w * 64 + (__u32)__builtin_ctzll(bits);
+			struct tcptop_flow_info *f = &p->flows[i];
+			struct tcptop_flow_counts *c = &p->counts[i];
+			__u32 state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+
+			if (state != TCPTOP_SLOT_ACTIVE && state != TCPTOP_SLOT_CLOSED)
+				continue;
+			rec->slot = i;
+			rec->_pad = 0;
+			rec->flow.state = state;
+			rec->flow.gen = f->gen;
+			rec->flow.id = f->id;
+			rec->flow.rx_bytes = __atomic_load_n(&c->rx_bytes, __ATOMIC_RELAXED);
+			rec->flow.tx_bytes = __atomic_load_n(&c->tx_bytes, __ATOMIC_RELAXED);
+			if (state == TCPTOP_SLOT_CLOSED) {
+				/* its bit goes first: a program can take the slot only once it is FREE, and
+				 * then sets the bit again */
+				__atomic_fetch_and(&p->in_use[w], ~(1ULL << (i % 64)), __ATOMIC_ACQ_REL);
+				__atomic_store_n(&f->state, TCPTOP_SLOT_FREE, __ATOMIC_RELEASE);
+			}
+			rec++;
+			used++;
 		}
-		rec++;
-		used++;
 	}
-	/* the slots written above become visible to the programs with the tail */
-	__atomic_store_n(&p->skel->bss->free_tail, tail, __ATOMIC_RELEASE);
 	hdr->lost_events = __atomic_load_n(&p->skel->bss->lost_events, __ATOMIC_RELAXED);
 	hdr->lost_rx_bytes = __atomic_load_n(&p->skel->bss->lost_rx_bytes, __ATOMIC_RELAXED);
 	hdr->lost_tx_bytes = __atomic_load_n(&p->skel->bss->lost_tx_bytes, __ATOMIC_RELAXED);
@@ -762,7 +772,7 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 	return buffer;
 }
 
-/* paths(handle) -> [rx cached, rx lookup, rx lost, tx cached, tx lookup, tx lost]: the events the programs
+/* paths(handle) -> [rx home, cached, lookup, lost, then the same for tx]: the events the programs
  * counted each way since load (enum tcptop_path), summed over the CPUs. */
 static napi_value probe_paths(napi_env env, napi_callback_info info)
 {

@@ -99,7 +99,7 @@ interface Addon {
    * each closed slot is in one drain only. Fills `reuse` when it is large enough, else returns a new, larger buffer.
    */
   drain(handle: Handle, reuse?: Buffer): Buffer;
-  /** Events counted since load by direction and way: rx cached, lookup, lost, then the same for tx. */
+  /** Events counted since load by direction and way: rx home, cached, lookup, lost, then the same for tx. */
   paths(handle: Handle): number[];
   close(handle: Handle): void;
   /** Where the fields of the snapshot lie, as the C compiler laid them out. */

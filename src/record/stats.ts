@@ -1,8 +1,10 @@
-// Which way the kernel programs counted each event (--stats): the socket's storage read from its cache,
-// the helper's lookup, or lost. Pure: the counts come from the probe.
+// Which way the kernel programs counted each event (--stats): the flow's home slot found by the socket's
+// cookie, the socket's storage read from its cache, the helper's lookup, or lost. Pure: the counts come from the probe.
 import { grouped } from '../view/units';
 
 export interface PathCounts {
+  /** The flow's home slot, found by the socket's cookie (tracing probes only). */
+  home: number;
   /** The socket's storage read from its cache, with an entry for the calling process (tracing probes only). */
   cached: number;
   /** The helper bpf_sk_storage_get, and the entry claimed (kprobes: a hash lookup). */
@@ -16,21 +18,21 @@ export interface EventPaths {
   tx: PathCounts;
 }
 
-/** The addon's six counters (rx cached, lookup, lost, tx cached, lookup, lost: bpf/tcptop.h) as paths. */
+/** The addon's eight counters (rx home, cached, lookup, lost, then tx the same: bpf/tcptop.h) as paths. */
 export function eventPathsOf(counts: readonly number[]): EventPaths {
-  if (counts.length !== 6) throw new Error(`path counters: want 6, got ${counts.length}`);
-  const [rc, rl, rx, tc, tl, tx] = counts;
-  return { rx: { cached: rc, lookup: rl, lost: rx }, tx: { cached: tc, lookup: tl, lost: tx } };
+  if (counts.length !== 8) throw new Error(`path counters: want 8, got ${counts.length}`);
+  const [rh, rc, rl, rx, th, tc, tl, tx] = counts;
+  return { rx: { home: rh, cached: rc, lookup: rl, lost: rx }, tx: { home: th, cached: tc, lookup: tl, lost: tx } };
 }
 
 /** What happened between two readings. */
 export function pathsSince(now: EventPaths, before: EventPaths): EventPaths {
-  const d = (a: PathCounts, b: PathCounts): PathCounts => ({ cached: a.cached - b.cached, lookup: a.lookup - b.lookup, lost: a.lost - b.lost });
+  const d = (a: PathCounts, b: PathCounts): PathCounts => ({ home: a.home - b.home, cached: a.cached - b.cached, lookup: a.lookup - b.lookup, lost: a.lost - b.lost });
   return { rx: d(now.rx, before.rx), tx: d(now.tx, before.tx) };
 }
 
 export function pathTotal(c: PathCounts): number {
-  return c.cached + c.lookup + c.lost;
+  return c.home + c.cached + c.lookup + c.lost;
 }
 
 function share(part: number, total: number): string {
@@ -39,10 +41,10 @@ function share(part: number, total: number): string {
   return `${p === 100 || p === 0 ? p.toFixed(0) : p < 0.1 ? '<0.1' : p > 99.9 ? '>99.9' : p.toFixed(1)}%`;
 }
 
-/** One direction: `send 1,234 events: 99.8% cached, 0.2% lookup, 0 lost`. */
+/** One direction: `send 1,234 events: 99.7% home (1,230), 0.1% cached (1), 0.2% lookup (3), 0 lost`. */
 export function formatPathCounts(name: string, c: PathCounts): string {
   const total = pathTotal(c);
-  return `${name} ${grouped(total)} events: ${share(c.cached, total)} cached (${grouped(c.cached)}), ${share(c.lookup, total)} lookup (${grouped(c.lookup)}), ${grouped(c.lost)} lost`;
+  return `${name} ${grouped(total)} events: ${share(c.home, total)} home (${grouped(c.home)}), ${share(c.cached, total)} cached (${grouped(c.cached)}), ${share(c.lookup, total)} lookup (${grouped(c.lookup)}), ${grouped(c.lost)} lost`;
 }
 
 /** The line --stats prints: counts since attach, both directions. */

@@ -576,7 +576,7 @@ async function pidFilter(probe: ProbeChoice, env: CheckEnv): Promise<void> {
     const paths = p.paths();
     assert.ok(pathTotal(paths.tx) > 0 && pathTotal(paths.rx) > 0, `path counters: ${JSON.stringify(paths)}`);
     assert.deepEqual([paths.tx.lost, paths.rx.lost], [0, 0]);
-    if (p.kind === 'kprobe') assert.deepEqual([paths.tx.cached, paths.rx.cached], [0, 0]);
+    if (p.kind === 'kprobe') assert.deepEqual([paths.tx.home, paths.rx.home, paths.tx.cached, paths.rx.cached], [0, 0, 0, 0]);
   } finally {
     p.close();
   }

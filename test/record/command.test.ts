@@ -260,11 +260,11 @@ test('record --stats: after each frame, one line of which way the kernel counted
   const lines = err.split('\n').filter((l) => l.startsWith('tcptop: paths: '));
   assert.equal(lines.length, 3, err);
   const sends = lines.map((l) => {
-    const m = /^tcptop: paths: send ([\d,]+) events: \S+ cached \(([\d,]+)\), \S+ lookup \(([\d,]+)\), ([\d,]+) lost; receive ([\d,]+) events: .* ([\d,]+) lost$/.exec(l);
+    const m = /^tcptop: paths: send ([\d,]+) events: \S+ home \(([\d,]+)\), \S+ cached \(([\d,]+)\), \S+ lookup \(([\d,]+)\), ([\d,]+) lost; receive ([\d,]+) events: .* ([\d,]+) lost$/.exec(l);
     assert.ok(m, l);
     const n = m.slice(1).map((x) => Number(x.replace(/,/g, '')));
-    assert.equal(n[0], n[1] + n[2] + n[3], `the paths add up: ${l}`);
-    assert.equal(n[3] + n[5], 0, `nothing lost: ${l}`);
+    assert.equal(n[0], n[1] + n[2] + n[3] + n[4], `the paths add up: ${l}`);
+    assert.equal(n[4] + n[6], 0, `nothing lost: ${l}`);
     return n[0];
   });
   // counts since attach: they never go back, and the peer's sends are in them

@@ -270,9 +270,9 @@ test("each flow notes its process's cgroup v2 id when its slot is made; with rec
   }
 });
 
-test('freed slots come back round the ring, read after read, with exact counts', kernel, async () => {
-  // a table of three slots: each connection takes two and frees them at the next read, so the ring's
-  // head and tail pass its end again and again (three, not a power of two: the index wraps by modulo)
+test('freed slots are taken again, read after read, with exact counts', kernel, async () => {
+  // a table of three slots: each connection takes two and frees them at the next read, so every slot is
+  // taken again and again (three, not a power of two: homes wrap by modulo)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('#bpf');
   const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0, recordCgroup: true });
@@ -294,14 +294,14 @@ test('freed slots come back round the ring, read after read, with exact counts',
 });
 
 test('connections opening and closing on two CPUs at once share a small table without losing a byte', kernel, async () => {
-  // 3,200 flows through 256 slots: two threads open and close 25 connections each per round, on both
-  // CPUs at once, so programs race for the ring's head; a read after each round frees their slots
-  // (at most two rounds' worth are held at once, so the table never fills)
+  // 3,200 flows through 512 slots: two threads open and close 25 connections each per round, on both
+  // CPUs at once, so programs race for the same slots; a read after each round frees theirs (at most two
+  // rounds' worth, 200 flows, are held at once: each new flow finds a free slot among 64 tries)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('#bpf');
   const rounds = 32;
   const peer = churningPeer('tcptop-churn', 2, rounds, 25);
-  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 256, tracefs: null, retprobeInstances: 0, recordCgroup: true });
+  const handle = bpf.open({ kind: 'tracepoint', pid: peer.pid, family: 0, cgroupPath: null, maxSlots: 512, tracefs: null, retprobeInstances: 0, recordCgroup: true });
   try {
     bpf.attach(handle);
     const counters = new FlowCounters();
@@ -656,7 +656,7 @@ for _ in range(n):
 print(json.dumps(calls))
 `;
 
-test('path counters: every counted event is in one of them, and the cache read takes all but the first two of each socket', kernel, async () => {
+test('path counters: every counted event is in one of them, and the home slot takes all but the first of each socket', kernel, async () => {
   const rounds = 2_000;
   const peer = startPeer<{ sends: number; recvs: number }>(python3(), 'tcptop-paths', ['-c', PY_PINGPONG, String(rounds), '100']);
   await withProbe({ probe: 'auto', pid: peer.pid }, async (probe) => {
@@ -670,12 +670,13 @@ test('path counters: every counted event is in one of them, and the cache read t
     const drained = frameRows(probe.drain().flows).filter((f) => f.pid === peer.pid);
     assert.deepEqual([drained.reduce((n, f) => n + f.txBytes, 0), drained.reduce((n, f) => n + f.rxBytes, 0)], [2 * rounds * 100, 2 * rounds * 100]);
     if (probe.kind === 'kprobe') {
-      // no socket storage: every event looks its socket up in a hash
-      assert.deepEqual([p.tx.cached, p.rx.cached], [0, 0]);
+      // no socket storage and no cookie: every event looks its socket up in a hash
+      assert.deepEqual([p.tx.home, p.rx.home, p.tx.cached, p.rx.cached], [0, 0, 0, 0]);
     } else {
-      // two sockets, each used in turn for a send and a receive: a socket's first event creates its storage,
-      // its second finds it through the helper, which puts it in the socket's cache, and the rest read the cache
-      assert.deepEqual([p.tx.lookup, p.rx.lookup], [2, 2]);
+      // two sockets, each used in turn for a send and a receive: a socket's first event creates its storage
+      // and makes the flow in its home slot (nothing else of this process's holds it), and the rest find it
+      // there by the socket's cookie
+      assert.deepEqual([p.tx.lookup, p.rx.lookup, p.tx.cached, p.rx.cached], [1, 1, 0, 0]);
     }
   });
 });
