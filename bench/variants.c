@@ -8,11 +8,15 @@
 //       attaches every object, prints "prog LABEL NAME ID" for each program, then "attached"; exits
 //       (detaching everything) when stdin closes. Their cost is read from this process's descriptors.
 //   variants --measure MS PASSES FLOOR=OBJ LABEL=OBJ...
-//       attaches FLOOR first and keeps it; then PASSES times over, each LABEL alone beside it: attached,
-//       300 ms to settle, a window of MS, and one line per program,
+//       attaches FLOOR first, prints "floor attached", and keeps it; then PASSES times over, each LABEL
+//       alone beside it: attached, 300 ms to settle, a window of MS, and one line per program,
 //         "window PASS LABEL NAME NS_PER_EVENT FLOOR_NS_PER_EVENT EVENTS"
-//       (the floor's program of the same name, in the same window), then detached. Statically linked,
-//       it needs no other tool: the bench runs it inside VMs.
+//       (the floor's program of the same name, in the same window), then detached. Then it prints
+//       "measured" and detaches the floor once stdin closes. Statically linked, it needs no other tool: the
+//       bench runs it inside VMs. There the load starts after "floor attached" and after a second empty
+//       program is attached (by another variants), and stops before stdin closes: a hook's code is patched
+//       when it goes from no program to one, and from one to two (its static call), and under qemu's TCG a
+//       CPU running that code while it is patched can take a stray int3.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +141,8 @@ static int measure(int argc, char **argv)
 		return 1;
 	}
 	attach(argv[4], &floor);
+	printf("floor attached\n");
+	fflush(stdout);
 	for (long pass = 1; pass <= passes; pass++) {
 		for (int i = 5; i < argc; i++) {
 			struct stats before[MAX_PROGS], fbefore[MAX_PROGS];
@@ -164,6 +170,10 @@ static int measure(int argc, char **argv)
 			detach(&a);
 		}
 	}
+	printf("measured\n");
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
 	detach(&floor);
 	close(stats_fd);
 	return 0;

@@ -38,15 +38,32 @@ export function buildBenchDir(dir: string, rate: number): string {
   run('cc', ['-O2', '-static', '-o', path.join(out, 'variants'), path.join(ROOT, 'bench/variants.c'), '-lbpf', '-lelf', '-lz']);
   run('cc', ['-O2', '-static', '-o', path.join(out, 'loadgen'), path.join(ROOT, 'bench/load.c')]);
   fs.writeFileSync(path.join(out, 'run'), `#!/bin/sh
-# the pump on 10 connections, then each program alone beside the floor; lines for the host to read
-mkfifo /tmp/pump
+# 10 connections, the floor attached, then the pump while each program is measured alone beside the floor;
+# lines for the host to read. The load runs only while the hooks' code stays as it is (bench/variants.c says
+# why): a second empty program holds each hook at two programs or more, so that attaching and detaching the
+# measured one (from two to three and back) changes a list, not the code that calls it.
+mkfifo /tmp/pump /tmp/hold /tmp/hold2
 ./loadgen 10 < /tmp/pump > /tmp/loadgen.out 2>&1 &
+loadgen=$!
 exec 3> /tmp/pump
 until grep -q ready /tmp/loadgen.out; do sleep 1; done
+./variants --measure ${WINDOW_MS} ${PASSES} floor=floor.bpf.o ${LABELS.map((l) => `${l}=${l}.bpf.o`).join(' ')} < /tmp/hold > /tmp/variants.out 3>&- &
+variants=$!
+exec 4> /tmp/hold
+# each wait ends early if variants exits (it failed: its stderr is on the console); the children do not
+# keep the other ends' descriptors, so that closing one ends its reader
+until grep -q "floor attached" /tmp/variants.out || ! kill -0 $variants 2>/dev/null; do sleep 0.1; done
+./variants hold=floor.bpf.o < /tmp/hold2 > /tmp/hold.out 3>&- 4>&- &
+holder=$!
+exec 5> /tmp/hold2
+until grep -q "^attached" /tmp/hold.out || ! kill -0 $holder 2>/dev/null; do sleep 0.1; done
 echo "pump ${rate}" >&3
-./variants --measure ${WINDOW_MS} ${PASSES} floor=floor.bpf.o ${LABELS.map((l) => `${l}=${l}.bpf.o`).join(' ')} | sed 's/^/@@tcptop-vm-bench /'
+until grep -q measured /tmp/variants.out || ! kill -0 $variants 2>/dev/null; do sleep 0.5; done
 exec 3>&-
-wait
+wait $loadgen
+exec 4>&- 5>&-
+wait $variants $holder
+sed 's/^/@@tcptop-vm-bench /' /tmp/variants.out
 `, { mode: 0o755 });
   return out;
 }
