@@ -221,13 +221,26 @@ test('slots of closed connections are reused without mixing their counts', kerne
   });
 });
 
-test('a full flow table counts what it cannot attribute as lost, and frees slots once read', kernel, async () => {
-  // the addon directly, for a table of two slots; only this process's traffic is counted
+/** The addon's open options the tests start from: the tracepoint probe, no tracefs (so no kretprobes). */
+const OPEN_DEFAULTS: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup: true };
+
+/** The addon directly, opened with `opts` over the defaults and attached for `fn`; closed after, whatever happens. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function withAddon(opts: Partial<AddonOpenOptions>, fn: (bpf: any, handle: unknown) => Promise<void>): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('#bpf');
-  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 2, tracefs: null, retprobeInstances: 0, recordCgroup: true }); // no tracefs, no kretprobes
+  const handle = bpf.open({ ...OPEN_DEFAULTS, ...opts });
   try {
     bpf.attach(handle);
+    await fn(bpf, handle);
+  } finally {
+    bpf.close(handle);
+  }
+}
+
+test('a full flow table counts what it cannot attribute as lost, and frees slots once read', kernel, async () => {
+  // the addon directly, for a table of two slots; only this process's traffic is counted
+  await withAddon({ pid: process.pid, maxSlots: 2 }, async (bpf, handle) => {
     const counters = new FlowCounters();
     const first = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 10_000, down: 1_000 });
     const unseen = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 20_000, down: 2_000 });
@@ -243,41 +256,29 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
     const d2 = counters.apply(bpf.drain(handle));
     assert.deepEqual([flowOf(frameRows(d2.flows), third.client).txBytes, flowOf(frameRows(d2.flows), third.server).txBytes], [30_000, 3_000]);
     assert.deepEqual(d2.lost, { events: 0, rxBytes: 0, txBytes: 0 });
-  } finally {
-    bpf.close(handle);
-  }
+  });
 });
 
 test("each flow notes its process's cgroup v2 id when its slot is made; with recordCgroup false (the bench's reference) it reads 0", kernel, async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('#bpf');
   const root = cgroup2Root();
   assert.ok(root, 'a cgroup2 mount');
   const own = /^0::(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))![1];
   const id = Number(fs.statSync(path.join(root, own)).ino);
   for (const recordCgroup of [true, false]) {
-    const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup });
-    try {
-      bpf.attach(handle);
+    await withAddon({ pid: process.pid, recordCgroup }, async (bpf, handle) => {
       const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 1_000, down: 10 });
       const d = new FlowCounters().apply(bpf.drain(handle));
       const ends = d.flows.flows.slice(0, d.flows.count).filter((f) => [t.client, t.server].some((e) => e.lport === f.lport && e.rport === f.rport));
       assert.equal(ends.length, 2, `recordCgroup ${recordCgroup}: both ends`);
       for (const f of ends) assert.equal(f.cgroup, recordCgroup ? id : 0, `recordCgroup ${recordCgroup}`);
-    } finally {
-      bpf.close(handle);
-    }
+    });
   }
 });
 
 test('freed slots are taken again, read after read, with exact counts', kernel, async () => {
   // a table of three slots: each connection takes two and frees them at the next read, so every slot is
   // taken again and again (three, not a power of two: homes wrap by modulo)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bpf = require('#bpf');
-  const handle = bpf.open({ kind: 'tracepoint', pid: process.pid, family: 0, cgroupPath: null, maxSlots: 3, tracefs: null, retprobeInstances: 0, recordCgroup: true });
-  try {
-    bpf.attach(handle);
+  await withAddon({ pid: process.pid, maxSlots: 3 }, async (bpf, handle) => {
     const counters = new FlowCounters();
     for (let round = 1; round <= 8; round++) {
       const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: round * 3_000, down: round * 7 });
@@ -288,9 +289,7 @@ test('freed slots are taken again, read after read, with exact counts', kernel, 
       assert.equal(frameRows(d.flows).length, 2, `round ${round}`);
       assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 }, `round ${round}`);
     }
-  } finally {
-    bpf.close(handle);
-  }
+  });
 });
 
 test('connections opening and closing on two CPUs at once share a small table without losing a byte', kernel, async () => {
@@ -590,14 +589,14 @@ function addonLoads(): string | false {
     return 'the bpf addon is not built';
   }
 }
-const withAddon = { skip: process.env.CI === 'true' ? false : addonLoads() };
+const addonBuilt = { skip: process.env.CI === 'true' ? false : addonLoads() };
 
-test("the addon's snapshot layout, from the C compiler, is the one the decoder reads", withAddon, () => {
+test("the addon's snapshot layout, from the C compiler, is the one the decoder reads", addonBuilt, () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   assert.deepEqual(require('#bpf').layout, LAYOUT);
 });
 
-const goodOpen: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup: true };
+const goodOpen = OPEN_DEFAULTS;
 const badOpens: [string, Record<string, unknown>, RegExp][] = [
   ['kind', { kind: 'uprobe' }, /^open: options\.kind must be "tracepoint", "fentry" or "kprobe"/],
   ['pid', { pid: '181' }, /^open: options\.pid must be an integer from 0 to 4294967295/],
@@ -619,7 +618,7 @@ test("the addon's open options are checked in TypeScript: a wrong type is a Type
   }
 });
 
-test("the addon's open refuses a missing or wrong-typed option with a TypeError rather than taking a default", withAddon, () => {
+test("the addon's open refuses a missing or wrong-typed option with a TypeError rather than taking a default", addonBuilt, () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bpf = require('#bpf');
   assert.throws(() => bpf.open(), (e: Error) => e instanceof TypeError && /^open\(options\): options must be an object$/.test(e.message));
