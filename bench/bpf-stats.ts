@@ -3,7 +3,8 @@
 // other runs on the same machine are never mixed in.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { eventPathsOf, type EventPaths, type PathCounts } from '../src/record/stats';
+import { eventPathsOf, pathTotal, type EventPaths, type PathCounts } from '../src/record/stats';
+import { grouped } from './table';
 
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
@@ -113,8 +114,10 @@ export function pathCountsOf(pid: number): EventPaths | null {
   return null;
 }
 
-/** Two spans' counts as one. */
-export function addPaths(a: EventPaths, b: EventPaths): EventPaths {
-  const s = (x: PathCounts, y: PathCounts): PathCounts => ({ home: x.home + y.home, cached: x.cached + y.cached, lookup: x.lookup + y.lookup, lost: x.lost + y.lost });
-  return { rx: s(a.rx, b.rx), tx: s(a.tx, b.tx) };
+/** One direction's shares, for a row's figure: `99.9% home, 0.1% cached, 2 lookups, 0 lost`. */
+export function pathShares(p: PathCounts): string {
+  const total = pathTotal(p);
+  if (total === 0) return 'no events counted';
+  const pct = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
+  return `${pct(p.home)} home, ${pct(p.cached)} cached, ${grouped(p.lookup)} lookups, ${grouped(p.lost)} lost`;
 }

@@ -12,8 +12,8 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathsSince, pathTotal, type EventPaths } from '../src/record/stats';
-import { addPaths, enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
+import { addPaths, pathsSince, type EventPaths } from '../src/record/stats';
+import { enableStats, pathCountsOf, pathShares, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { monoUs, processCpuSeconds, Recorder, runCleanups, sleep, type IntervalTiming } from './recorder';
@@ -76,8 +76,7 @@ export async function measure(r: Recorder, ms: number, extra: number[] = []): Pr
 function hits(m: { paths: EventPaths | null }, dir: 'send' | 'recv'): string {
   if (!m.paths) return '; paths not read';
   const p = dir === 'send' ? m.paths.tx : m.paths.rx;
-  const total = pathTotal(p);
-  return total === 0 ? '; no events counted' : `; ${((p.home / total) * 100).toFixed(1)}% home, ${((p.cached / total) * 100).toFixed(1)}% cached, ${grouped(p.lookup)} lookups, ${grouped(p.lost)} lost`;
+  return `; ${pathShares(p)}`;
 }
 
 const ns = (c: ProgCost) => `${c.nsPerEvent.toFixed(1)} ns/event`;

@@ -9,8 +9,8 @@
 // `tcptop record`, and the recorder's CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { pathsSince, pathTotal, type EventPaths, type PathCounts } from '../src/record/stats';
-import { enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
+import { pathsSince, type EventPaths } from '../src/record/stats';
+import { enableStats, pathCountsOf, pathShares, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { Recorder, sleep } from './recorder';
@@ -212,13 +212,6 @@ interface DirCost {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function pathFigure(p: PathCounts): string {
-  const total = pathTotal(p);
-  if (total === 0) return 'no events counted';
-  const pct = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
-  return `paths: ${pct(p.home)} home, ${pct(p.cached)} cached, ${pct(p.lookup)} lookup, ${grouped(p.lost)} lost`;
-}
-
 /** Each step of the kernel program alone beside the floor, one window each: ns above the floor, per direction. */
 async function breakdown(objects: Objects, floor: Attached): Promise<Map<string, { send: number; recv: number }>> {
   const above = new Map<string, { send: number; recv: number }>();
@@ -289,7 +282,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
       const ok = median(ratios) <= SHAPE_RATIO;
       budget[dirName] = SHAPE_RATIO * mid.bpftrace.nsPerEvent - mid.floor.nsPerEvent;
       if (!ok) failing.push(dirName);
-      const p = paths ? pathFigure(dirName === 'send' ? paths.tx : paths.rx) : 'paths: not read';
+      const p = paths ? `paths: ${pathShares(dirName === 'send' ? paths.tx : paths.rx)}` : 'paths: not read';
       rows.push({
         target: 'shape', what: `${dirName}, ${shape.name}`, rate: median(windows.map((w) => w.rate)),
         figure: `${mid.tcptop.nsPerEvent.toFixed(0)} / ${mid.bpftrace.nsPerEvent.toFixed(0)} ns = ${median(ratios).toFixed(2)}x (floor ${mid.floor.nsPerEvent.toFixed(0)} ns, ` +

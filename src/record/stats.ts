@@ -25,10 +25,20 @@ export function eventPathsOf(counts: readonly number[]): EventPaths {
   return { rx: { home: rh, cached: rc, lookup: rl, lost: rx }, tx: { home: th, cached: tc, lookup: tl, lost: tx } };
 }
 
+/** `op` on each way's two counts, both directions. */
+function eachWay(a: EventPaths, b: EventPaths, op: (x: number, y: number) => number): EventPaths {
+  const w = (x: PathCounts, y: PathCounts): PathCounts => ({ home: op(x.home, y.home), cached: op(x.cached, y.cached), lookup: op(x.lookup, y.lookup), lost: op(x.lost, y.lost) });
+  return { rx: w(a.rx, b.rx), tx: w(a.tx, b.tx) };
+}
+
 /** What happened between two readings. */
 export function pathsSince(now: EventPaths, before: EventPaths): EventPaths {
-  const d = (a: PathCounts, b: PathCounts): PathCounts => ({ home: a.home - b.home, cached: a.cached - b.cached, lookup: a.lookup - b.lookup, lost: a.lost - b.lost });
-  return { rx: d(now.rx, before.rx), tx: d(now.tx, before.tx) };
+  return eachWay(now, before, (x, y) => x - y);
+}
+
+/** Two spans' counts as one. */
+export function addPaths(a: EventPaths, b: EventPaths): EventPaths {
+  return eachWay(a, b, (x, y) => x + y);
 }
 
 export function pathTotal(c: PathCounts): number {
