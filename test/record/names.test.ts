@@ -100,7 +100,8 @@ test('record --no-resolve looks nothing up; a bad --resolver is refused in one l
   const file = path.join(tempDir(t), 'none.db');
   const rec = await record(['-o', file, '-i', '0.2', '--no-resolve', '-p', String(process.pid)]);
   await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 100, down: 100 });
-  await sleep(500);
+  // a frame holds the flows, so the recorder has met their remote address: it looked nothing up all the same
+  await until('the flows in a frame', () => Number(query(file, 'SELECT count(*) FROM flow')[0][0]) > 0);
   assert.equal(await rec.stop(), 0, rec.stderr());
   assert.deepEqual(query(file, 'SELECT * FROM name'), []);
   for (const bad of ['nonsense', '127.0.0.1:0', '127.0.0.1:99999', 'dns.example:53']) {

@@ -193,8 +193,8 @@ test('UDP and unix socket traffic is not counted, TCP of the same process is', k
 test('a connection that opens, transfers and closes between two drains shows in the next one only', kernel, async () => {
   await withProbe({ probe: 'auto' }, async (probe) => {
     probe.drain();
+    // transfer() returns once every send and receive has: the programs counted them in those calls
     const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 4_096, down: 5 });
-    await new Promise((r) => setTimeout(r, 20));
     const next = frameRows(probe.drain().flows);
     assert.equal(flowOf(next, t.client).txBytes, 4_096);
     assert.equal(flowOf(next, t.server).rxBytes, 4_096);
@@ -210,7 +210,6 @@ test('slots of closed connections are reused without mixing their counts', kerne
       const sizes = [round * 1_000, round * 10_000];
       const transfers = [];
       for (const up of sizes) transfers.push(await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up, down: round }));
-      await new Promise((r) => setTimeout(r, 20));
       const d = probe.drain();
       transfers.forEach((t, i) => {
         assert.deepEqual([flowOf(frameRows(d.flows), t.client).txBytes, flowOf(frameRows(d.flows), t.client).rxBytes], [sizes[i], round]);
@@ -222,6 +221,40 @@ test('slots of closed connections are reused without mixing their counts', kerne
 });
 
 /** The addon's open options the tests start from: the tracepoint probe, no tracefs (so no kretprobes). */
+/** Whether a flow key string (flowKeyString) is this end's. */
+function keyIsEnd(id: string, end: End): boolean {
+  const [, , , laddr, lport, raddr, rport] = id.split('\0');
+  return laddr === end.laddr && Number(lport) === end.lport && raddr === end.raddr && Number(rport) === end.rport;
+}
+
+/**
+ * Drains until the flows of `ends` have ended (their sockets destroyed, their slots read for the last time and
+ * freed): the drains say so by the flows' keys in `ended`, the probe's own signal rather than a guess at how
+ * long the kernel takes. Returns the flows' bytes and the lost counts summed over those drains.
+ */
+async function drainUntilEnded(drain: () => Drain, ends: readonly End[]): Promise<{ flows: FlowBytes[]; lost: Drain['lost'] }> {
+  const drains: Drain[] = [];
+  const waiting = new Set(ends);
+  for (const t0 = Date.now(); waiting.size > 0; await new Promise((r) => setTimeout(r, 5))) {
+    assert.ok(Date.now() - t0 < 10_000, `no end of ${JSON.stringify([...waiting])} within 10 s`);
+    const d = drain();
+    drains.push(d);
+    for (const end of waiting) if (d.flows.ended?.some((id) => keyIsEnd(id, end))) waiting.delete(end);
+  }
+  return { flows: total(drains), lost: lostIn(drains) };
+}
+
+/** The lost counts of several drains, summed. */
+function lostIn(drains: readonly Drain[]): Drain['lost'] {
+  const lost = { events: 0, rxBytes: 0, txBytes: 0 };
+  for (const d of drains) {
+    lost.events += d.lost.events;
+    lost.rxBytes += d.lost.rxBytes;
+    lost.txBytes += d.lost.txBytes;
+  }
+  return lost;
+}
+
 const OPEN_DEFAULTS: AddonOpenOptions = { kind: 'tracepoint', pid: 0, family: 0, cgroupPath: null, maxSlots: 16, tracefs: null, retprobeInstances: 0, recordCgroup: true };
 
 /** The addon directly, opened with `opts` over the defaults and attached for `fn`; closed after, whatever happens. */
@@ -244,13 +277,12 @@ test('a full flow table counts what it cannot attribute as lost, and frees slots
     const counters = new FlowCounters();
     const first = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 10_000, down: 1_000 });
     const unseen = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 20_000, down: 2_000 });
-    await new Promise((r) => setTimeout(r, 50)); // the first connection's sockets are destroyed
-    const d1 = counters.apply(bpf.drain(handle));
-    assert.deepEqual([flowOf(frameRows(d1.flows), first.client).txBytes, flowOf(frameRows(d1.flows), first.server).txBytes], [10_000, 1_000]);
-    assert.equal(frameRows(d1.flows).length, 2);
+    const d1 = await drainUntilEnded(() => counters.apply(bpf.drain(handle)), [first.client, first.server]);
+    assert.deepEqual([flowOf(d1.flows, first.client).txBytes, flowOf(d1.flows, first.server).txBytes], [10_000, 1_000]);
+    assert.equal(d1.flows.length, 2);
     assert.ok(d1.lost.events >= 4, `lost events: ${d1.lost.events}`);
     assert.deepEqual([d1.lost.rxBytes, d1.lost.txBytes], [22_000, 22_000]);
-    assert.equal(hasEnd(frameRows(d1.flows), unseen.client), false);
+    assert.equal(hasEnd(d1.flows, unseen.client), false);
     // the first connection's slots were read for the last time above, so they are free again
     const third = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 30_000, down: 3_000 });
     const d2 = counters.apply(bpf.drain(handle));
@@ -282,11 +314,10 @@ test('freed slots are taken again, read after read, with exact counts', kernel, 
     const counters = new FlowCounters();
     for (let round = 1; round <= 8; round++) {
       const t = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: round * 3_000, down: round * 7 });
-      await new Promise((r) => setTimeout(r, 50)); // both sockets are destroyed: their slots are CLOSED
-      const d = counters.apply(bpf.drain(handle));
-      assert.deepEqual([flowOf(frameRows(d.flows), t.client).txBytes, flowOf(frameRows(d.flows), t.client).rxBytes], [round * 3_000, round * 7], `round ${round}`);
-      assert.deepEqual([flowOf(frameRows(d.flows), t.server).rxBytes, flowOf(frameRows(d.flows), t.server).txBytes], [round * 3_000, round * 7], `round ${round}`);
-      assert.equal(frameRows(d.flows).length, 2, `round ${round}`);
+      const d = await drainUntilEnded(() => counters.apply(bpf.drain(handle)), [t.client, t.server]);
+      assert.deepEqual([flowOf(d.flows, t.client).txBytes, flowOf(d.flows, t.client).rxBytes], [round * 3_000, round * 7], `round ${round}`);
+      assert.deepEqual([flowOf(d.flows, t.server).rxBytes, flowOf(d.flows, t.server).txBytes], [round * 3_000, round * 7], `round ${round}`);
+      assert.equal(d.flows.length, 2, `round ${round}`);
       assert.deepEqual(d.lost, { events: 0, rxBytes: 0, txBytes: 0 }, `round ${round}`);
     }
   });
@@ -305,28 +336,26 @@ test('connections opening and closing on two CPUs at once share a small table wi
     bpf.attach(handle);
     const counters = new FlowCounters();
     const seen = new Map<string, [number, number]>();
-    const lost = { events: 0, rxBytes: 0, txBytes: 0 };
+    const drains: Drain[] = [];
     const read = () => {
       const d = counters.apply(bpf.drain(handle));
+      drains.push(d);
       for (const f of frameRows(d.flows)) {
         const key = `${f.lport}>${f.rport}`;
         const s = seen.get(key) ?? [0, 0];
         seen.set(key, [s[0] + f.rxBytes, s[1] + f.txBytes]);
       }
-      lost.events += d.lost.events;
-      lost.rxBytes += d.lost.rxBytes;
-      lost.txBytes += d.lost.txBytes;
     };
     for (let r = 0; r < rounds; r++) {
       await peer.round();
       read();
     }
+    // the peer has exited: every send and receive it made was counted in its call
     const conns = await peer.result;
-    await new Promise((r) => setTimeout(r, 50)); // the last sockets are destroyed
     read();
 
     assert.equal(conns.length, 2 * rounds * 25);
-    assert.deepEqual(lost, { events: 0, rxBytes: 0, txBytes: 0 });
+    assert.deepEqual(lostIn(drains), { events: 0, rxBytes: 0, txBytes: 0 });
     assert.deepEqual(new Map([...seen].sort()), churnEnds(conns));
   } finally {
     bpf.close(handle);

@@ -181,19 +181,25 @@ test('a wall-clock step back and forth during recording neither reorders nor bre
   rec.stderr!.on('data', (d) => (err += d));
   while (!err.includes('recording to')) await sleep(10);
   peer.go();
-  await sleep(900);
+  // frames before the step, during it and after it: the capture's own commits say when each has some
+  const moreFrames = async (n: number) => {
+    for (const want = committedFrames(file) + n, t0 = Date.now(); committedFrames(file) < want; await sleep(20)) {
+      assert.ok(Date.now() - t0 < 20_000, `${n} more frames within 20 s: ${err}`);
+    }
+  };
+  await moreFrames(2);
   // Step the clock back an hour, then forward again to where it would have been.
   const wall0 = Date.now();
   const mono0 = performance.now();
   const setClock = (ms: number) => execFileSync('python3', ['-c', `import time; time.clock_settime(time.CLOCK_REALTIME, ${ms / 1000})`]);
   try {
     setClock(wall0 - 3_600_000);
-    await sleep(1_000);
+    await moreFrames(2);
   } finally {
     setClock(wall0 + (performance.now() - mono0));
   }
   const report = await peer.result;
-  await sleep(600);
+  await moreFrames(1);
   rec.kill('SIGINT');
   assert.equal((await exited)[0], 0, err);
 
