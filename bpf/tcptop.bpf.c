@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Count the TCP bytes each flow (process + connection) sends and receives, as returned to the
 // application. The hot path is the socket's cookie, the calling process, and one atomic add into the
-// flow's home slot, the one its cookie picks; flows away from home are found through the socket's storage.
+// flow's home slot, the one its cookie picks, in the counts' lane of the CPU; flows away from home are found
+// through the socket's storage.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -20,6 +21,14 @@ const volatile __u32 max_slots = TCPTOP_DEFAULT_SLOTS;
 /* A socket's home slot is its cookie's low bits: this mask, the largest power of two in max_slots less one.
  * A mask, not a modulo: on the hot path a division costs as much as all the rest of the lookup. */
 const volatile __u32 home_mask = TCPTOP_DEFAULT_SLOTS - 1;
+/* The counts' lanes, less one (a power of two less one): each CPU adds into lane (CPU number & lane_mask),
+ * so CPUs that add to one flow at once each write a cache line of their own. The addon sets it from the
+ * machine's CPUs, at most TCPTOP_MAX_LANES; the default serves the bench, which loads the object as built
+ * (and builds a one-lane copy for reference, -DTCPTOP_BENCH_LANES=1). */
+#ifndef TCPTOP_BENCH_LANES
+#define TCPTOP_BENCH_LANES TCPTOP_MAX_LANES
+#endif
+const volatile __u32 lane_mask = TCPTOP_BENCH_LANES - 1;
 const volatile __u32 filter_tgid = 0;
 const volatile __u16 filter_family = 0; /* AF_INET or AF_INET6 */
 const volatile bool filter_cgroup = false;
@@ -40,13 +49,14 @@ struct {
 	__type(value, struct tcptop_flow_info);
 } flows SEC(".maps");
 
-/* The flows' byte counts, slot for slot with flows; mmapped too. A socket's home slot is its cookie's
- * low bits (home_mask), and cookies are handed out in order, so the sockets a machine is busy with
- * lie close together here: a few pages and cache lines, whatever the number of connections. */
+/* The flows' byte counts, slot for slot with flows, once per lane: slot i of lane l is entry
+ * l * max_slots + i; mmapped too. A socket's home slot is its cookie's low bits (home_mask), and cookies
+ * are handed out in order, so the sockets a machine is busy with lie close together in each lane: a few
+ * pages and cache lines, whatever the number of connections. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TCPTOP_DEFAULT_SLOTS);
+	__uint(max_entries, TCPTOP_DEFAULT_SLOTS * TCPTOP_MAX_LANES);
 	__type(key, __u32);
 	__type(value, struct tcptop_flow_counts);
 } counts SEC(".maps");
@@ -153,6 +163,12 @@ static __always_inline __u32 mix(__u64 x)
 	return (__u32)(x >> 32) ^ (__u32)x;
 }
 
+/* Where this CPU's lane of the counts begins: a lane is max_slots entries. */
+static __always_inline __u32 lane_base(void)
+{
+	return (bpf_get_smp_processor_id() & lane_mask) * max_slots;
+}
+
 /* Take a free slot for (socket, process) and write the flow's identity; it stays TAKEN until made. The
  * first try is the home slot (with a cookie: the cookie's low bits, home_mask); then slots the hash of
  * socket, process and try picks (seed: the cookie, or a random number where there is none), each
@@ -190,13 +206,19 @@ static __always_inline struct tcptop_flow_info *take_slot(struct sock *sk, __u32
 	if (!taken)
 		return NULL;
 	f = bpf_map_lookup_elem(&flows, &idx);
-	c = bpf_map_lookup_elem(&counts, &idx);
-	if (!f || !c)
+	if (!f)
 		return NULL;
+	/* a FREE slot's cookie, if any, is a destroyed socket's: no event adds to it while it is zeroed, in
+	 * every lane */
+	for (i = 0; i < TCPTOP_MAX_LANES && i <= lane_mask; i++) {
+		__u32 at = i * max_slots + idx;
 
-	/* a FREE slot's cookie, if any, is a destroyed socket's: no event adds to it while it is zeroed */
-	c->rx_bytes = 0;
-	c->tx_bytes = 0;
+		c = bpf_map_lookup_elem(&counts, &at);
+		if (!c)
+			return NULL;
+		c->rx_bytes = 0;
+		c->tx_bytes = 0;
+	}
 	f->gen += 1;
 	f->id.pid = tgid;
 	bpf_get_current_comm(f->id.comm, sizeof(f->id.comm));
@@ -220,18 +242,23 @@ static __always_inline struct tcptop_flow_info *take_slot(struct sock *sk, __u32
 	return f;
 }
 
-/* The slot is a flow now: its counts say whose they are (the exchange is fully ordered on every
- * architecture's JIT, so the zeroed counters and the pid are visible first), its state says so to
+/* The slot is a flow now: its counts in every lane say whose they are (the exchange is fully ordered on
+ * every architecture's JIT, so the zeroed counters and the pid are visible first), its state says so to
  * userspace, and its bit makes drain look at it. */
 static __always_inline void make_flow(struct tcptop_flow_info *f, __u32 idx, __u32 tgid, __u64 cookie)
 {
-	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &idx);
-	__u32 word = idx / 64;
+	struct tcptop_flow_counts *c;
+	__u32 word = idx / 64, i;
 	__u64 *bits;
 
-	if (c) {
-		c->pid = tgid;
-		__sync_lock_test_and_set(&c->cookie, cookie);
+	for (i = 0; i < TCPTOP_MAX_LANES && i <= lane_mask; i++) {
+		__u32 at = i * max_slots + idx;
+
+		c = bpf_map_lookup_elem(&counts, &at);
+		if (c) {
+			c->pid = tgid;
+			__sync_lock_test_and_set(&c->cookie, cookie);
+		}
 	}
 	f->state = TCPTOP_SLOT_ACTIVE;
 	bits = bpf_map_lookup_elem(&in_use, &word);
@@ -336,7 +363,8 @@ static __always_inline struct tcptop_sock_flows *cached_sock_flows(struct sock *
 }
 
 /* The bench builds copies of this program that never look for the home slot (TCPTOP_BENCH_NO_HOME), that
- * always take the helpers (TCPTOP_BENCH_HELPERS), and that stop after step N of the hot path
+ * always take the helpers (TCPTOP_BENCH_HELPERS), that keep one lane (TCPTOP_BENCH_LANES), and that stop
+ * after step N of the hot path
  * (-DTCPTOP_BENCH_CUT=N), to show what each step costs on the machine at hand; a product build defines
  * none of them. */
 #ifdef TCPTOP_BENCH_CUT
@@ -360,7 +388,8 @@ static __always_inline void add_counts(struct tcptop_flow_counts *c, __u64 bytes
 /* The one place bytes are added by slot number. */
 static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir, enum tcptop_path way)
 {
-	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &slot);
+	__u32 at = lane_base() + slot;
+	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &at);
 
 	if (c)
 		add_counts(c, bytes, dir, way);
@@ -382,7 +411,7 @@ static __always_inline bool add_at_home(struct sock *sk, __u32 tgid, __u64 bytes
 	cookie = sk->__sk_common.skc_cookie.counter;
 	if (!cookie)
 		return false;
-	home = (__u32)cookie & home_mask;
+	home = lane_base() + ((__u32)cookie & home_mask);
 	c = bpf_map_lookup_elem(&counts, &home);
 	if (!c || c->cookie != cookie || c->pid != tgid)
 		return false;

@@ -8,6 +8,10 @@
 /* Flow slots in the kernel's table; the addon may lower or raise it before load. */
 #define TCPTOP_DEFAULT_SLOTS 262144
 
+/* The counts are kept in up to this many lanes, one per CPU (by the CPU's number, modulo the lanes), so that
+ * CPUs adding to one flow at once do not pass its cache line between them; drain sums them. */
+#define TCPTOP_MAX_LANES 4
+
 /* How many processes may share one socket before further ones go to the lost counters. */
 #define TCPTOP_PIDS_PER_SOCK 4
 
@@ -45,8 +49,8 @@ struct tcptop_flow_info {
 	struct tcptop_flow_ident id;
 };
 
-/* The same slot of the counts map, apart from the identity so that the memory events touch stays dense:
- * 32 bytes a flow, two to a cache line. Counters are cumulative since the slot was taken. cookie and pid
+/* The same slot of the counts map (in each lane), apart from the identity so that the memory events touch
+ * stays dense: 32 bytes a flow, two to a cache line. Counters are cumulative since the slot was taken. cookie and pid
  * say whose bytes may be added here without asking the socket's storage: a socket's cookie is unique
  * since boot and never reused, so a slot found by it belongs to that socket. 0: none (yet). */
 struct tcptop_flow_counts {

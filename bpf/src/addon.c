@@ -50,6 +50,7 @@ struct probe {
 	char events[MAX_LINKS][EVENT_NAME_LEN]; /* the kretprobe events we made, removed on close */
 	int nevents;
 	__u32 max_slots;
+	__u32 lanes; /* of the counts: slot i of lane l is counts[l * max_slots + i] */
 	/* the flows, counts and in_use maps, mmapped */
 	struct tcptop_flow_info *flows;
 	struct tcptop_flow_counts *counts;
@@ -305,6 +306,16 @@ static __u32 home_mask(__u32 max_slots)
 	return pow - 1;
 }
 
+/* Lanes for the counts: one per CPU, as a power of two, at most TCPTOP_MAX_LANES. */
+static __u32 lanes_for(int ncpus)
+{
+	__u32 lanes = 1;
+
+	while (lanes * 2 <= TCPTOP_MAX_LANES && (int)(lanes * 2) <= ncpus)
+		lanes *= 2;
+	return lanes;
+}
+
 /* Words of the in_use bitmap: one bit per slot. */
 static __u32 in_use_words(__u32 max_slots)
 {
@@ -319,7 +330,7 @@ static int size_maps(struct probe *p)
 
 	/* maps another probe kind needs are shrunk to one entry rather than left unused at full size */
 	if ((err = bpf_map__set_max_entries(s->maps.flows, p->max_slots)) ||
-	    (err = bpf_map__set_max_entries(s->maps.counts, p->max_slots)) ||
+	    (err = bpf_map__set_max_entries(s->maps.counts, p->max_slots * p->lanes)) ||
 	    (err = bpf_map__set_max_entries(s->maps.in_use, in_use_words(p->max_slots))) ||
 	    (err = bpf_map__set_max_entries(s->maps.sock_flows_by_ptr, kprobe ? p->max_slots : 1)) ||
 	    (err = bpf_map__set_max_entries(s->maps.inflight_send, kprobe ? 16384 : 1)) ||
@@ -445,6 +456,14 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		bad_option(env, "maxSlots", "at least 1");
 		return NULL;
 	}
+	if (max_slots > UINT32_MAX / TCPTOP_MAX_LANES) {
+		char most[32];
+
+		/* every lane of the counts is max_slots entries of one map */
+		snprintf(most, sizeof(most), "at most %u", UINT32_MAX / TCPTOP_MAX_LANES);
+		bad_option(env, "maxSlots", most);
+		return NULL;
+	}
 
 	first_warning[0] = '\0';
 	p = calloc(1, sizeof(*p));
@@ -452,6 +471,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 		return throw_error(env, "open bpf object", ENOMEM);
 	p->cgroup_fd = -1;
 	p->max_slots = max_slots;
+	p->lanes = lanes_for(libbpf_num_possible_cpus());
 	strcpy(p->tracefs, tracefs);
 	p->retprobe_instances = instances;
 	if (strcmp(kind, "fentry") == 0)
@@ -482,6 +502,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 
 	p->skel->rodata->max_slots = max_slots;
 	p->skel->rodata->home_mask = home_mask(max_slots);
+	p->skel->rodata->lane_mask = p->lanes - 1;
 	p->skel->rodata->filter_tgid = pid;
 	p->skel->rodata->filter_family = family == 4 ? AF_INET_ : family == 6 ? AF_INET6_ : 0;
 	p->skel->rodata->filter_cgroup = cgroup_path[0] != '\0';
@@ -514,7 +535,7 @@ static napi_value probe_open(napi_env env, napi_callback_info info)
 	}
 
 	p->flows_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_info));
-	p->counts_len = page_round((size_t)max_slots * sizeof(struct tcptop_flow_counts));
+	p->counts_len = page_round((size_t)max_slots * p->lanes * sizeof(struct tcptop_flow_counts));
 	p->in_use_len = page_round((size_t)in_use_words(max_slots) * sizeof(__u64));
 	p->flows = map_shared(p->skel->maps.flows, p->flows_len);
 	p->counts = p->flows ? map_shared(p->skel->maps.counts, p->counts_len) : NULL;
@@ -742,8 +763,8 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 		for (; bits && used < capacity; bits &= bits - 1) {
 			__u32 i = w * 64 + (__u32)__builtin_ctzll(bits);
 			struct tcptop_flow_info *f = &p->flows[i];
-			struct tcptop_flow_counts *c = &p->counts[i];
 			__u32 state = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+			__u32 l;
 
 			if (state != TCPTOP_SLOT_ACTIVE && state != TCPTOP_SLOT_CLOSED)
 				continue;
@@ -752,8 +773,15 @@ static napi_value probe_drain(napi_env env, napi_callback_info info)
 			rec->flow.state = state;
 			rec->flow.gen = f->gen;
 			rec->flow.id = f->id;
-			rec->flow.rx_bytes = __atomic_load_n(&c->rx_bytes, __ATOMIC_RELAXED);
-			rec->flow.tx_bytes = __atomic_load_n(&c->tx_bytes, __ATOMIC_RELAXED);
+			/* each lane only grows while the flow lives, so neither does the sum */
+			rec->flow.rx_bytes = 0;
+			rec->flow.tx_bytes = 0;
+			for (l = 0; l < p->lanes; l++) {
+				struct tcptop_flow_counts *c = &p->counts[(size_t)l * p->max_slots + i];
+
+				rec->flow.rx_bytes += __atomic_load_n(&c->rx_bytes, __ATOMIC_RELAXED);
+				rec->flow.tx_bytes += __atomic_load_n(&c->tx_bytes, __ATOMIC_RELAXED);
+			}
 			if (state == TCPTOP_SLOT_CLOSED) {
 				/* its bit goes first: a program can take the slot only once it is FREE, and
 				 * then sets the bit again */

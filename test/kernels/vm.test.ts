@@ -49,7 +49,9 @@ const KERNELS: { package: string; name: string; probes: string[]; refused: strin
 /** The single executable for `arch`, built into `dir`; null with the reason where this machine cannot build it. */
 async function executable(arch: 'x64' | 'arm64', dir: string): Promise<{ file: string | null; why: string }> {
   const prebuilt = path.join(ROOT, `bpf/prebuilds/linux-${arch}/tcptop-bpf.napi.glibc.node`);
-  if (!fs.existsSync(prebuilt)) {
+  // a prebuilt addon older than its sources would test the program as it was, not as it is
+  const sources = ['bpf/tcptop.bpf.c', 'bpf/tcptop.h', 'bpf/src/addon.c', 'bpf/binding.gyp', 'bpf/prebuild.sh', 'bpf/build-bpf.sh'].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs);
+  if (!fs.existsSync(prebuilt) || fs.statSync(prebuilt).mtimeMs < Math.max(...sources)) {
     const b = await run('npm', ['run', '--silent', 'prebuilds', '--', arch]);
     if (b.status !== 0) return { file: null, why: `npm run prebuilds -- ${arch} failed: ${tail(b.stderr, 5)}` };
   }

@@ -658,6 +658,8 @@ test("the addon's open refuses a missing or wrong-typed option with a TypeError 
     assert.throws(() => bpf.open(missing), (e: Error) => e instanceof TypeError && new RegExp(`^open: options\\.${name} must be`).test(e.message), `${name} missing`);
   }
   assert.throws(() => bpf.open({ ...goodOpen, tracefs: `/${'x'.repeat(300)}` }), /^TypeError: open: options\.tracefs must be shorter than 256 bytes$/);
+  // every lane of the counts holds maxSlots entries of one map, whose entries a u32 numbers
+  assert.throws(() => bpf.open({ ...goodOpen, maxSlots: 2 ** 30 }), /^TypeError: open: options\.maxSlots must be at most 1073741823$/);
 });
 
 // Waits for "go", then N round trips of SIZE bytes between two ends of one loopback connection in this one
@@ -683,6 +685,60 @@ for _ in range(n):
     send(c); recv(s); send(s); recv(c)
 print(json.dumps(calls))
 `;
+
+// Waits for "go", then two threads pinned to CPUs 0 and 1 each send N messages of SIZE bytes on the one
+// connection's client end, while a third thread reads them all at the server end; prints the calls that moved
+// bytes (each is one event).
+const PY_TWO_CPUS = `
+import json, os, socket, sys, threading
+n, size = int(sys.argv[1]), int(sys.argv[2])
+sys.stdin.readline()
+lsock = socket.socket(); lsock.bind(('127.0.0.1', 0)); lsock.listen(1)
+c = socket.create_connection(lsock.getsockname()); s, _ = lsock.accept()
+lock = threading.Lock()
+calls = {'sends': 0, 'recvs': 0, 'cpus': []}
+def sender(cpu):
+    os.sched_setaffinity(0, {cpu})
+    sends = 0
+    for _ in range(n):
+        with lock:
+            data = b'x' * size
+            while data:
+                data = data[c.send(data):]
+                sends += 1
+    with lock:
+        calls['sends'] += sends
+        calls['cpus'].append(os.sched_getaffinity(0) == {cpu})
+def reader():
+    left = 2 * n * size
+    while left:
+        left -= len(s.recv(min(left, 65536)))
+        calls['recvs'] += 1
+threads = [threading.Thread(target=sender, args=(cpu,)) for cpu in (0, 1)] + [threading.Thread(target=reader)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps(calls))
+`;
+
+test('threads on two CPUs sending on one socket: each CPU adds in its own lane, and a read sums the lanes exactly', { skip: kernel.skip || (os.availableParallelism() < 2 && process.env.CI !== 'true' ? 'one CPU: the counts have a single lane' : false) }, async () => {
+  const messages = 5_000;
+  const size = 100;
+  const peer = startPeer<{ sends: number; recvs: number; cpus: boolean[] }>(python3(), 'tcptop-lanes', ['-c', PY_TWO_CPUS, String(messages), String(size)]);
+  await withProbe({ probe: 'auto', pid: peer.pid }, async (probe) => {
+    const before = probe.paths();
+    peer.go();
+    const calls = await peer.result;
+    assert.deepEqual(calls.cpus, [true, true], 'each sender ran on its own CPU');
+    const p = pathsSince(probe.paths(), before);
+    assert.deepEqual([pathTotal(p.tx), pathTotal(p.rx)], [calls.sends, calls.recvs]);
+    const drained = frameRows(probe.drain().flows).filter((f) => f.pid === peer.pid);
+    assert.deepEqual([drained.reduce((n, f) => n + f.txBytes, 0), drained.reduce((n, f) => n + f.rxBytes, 0)], [2 * messages * size, 2 * messages * size]);
+    if (probe.kind !== 'kprobe') {
+      // the flow is made once, in every lane: the second CPU's first send finds it at home too
+      assert.deepEqual([p.tx.lookup, p.rx.lookup, p.tx.cached, p.rx.cached], [1, 1, 0, 0]);
+    }
+  });
+});
 
 test('path counters: every counted event is in one of them, and the home slot takes all but the first of each socket', kernel, async () => {
   const rounds = 2_000;
