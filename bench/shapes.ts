@@ -40,6 +40,7 @@ const STEPS = [
   { label: 'cut1', defines: ['-DTCPTOP_BENCH_CUT=1'], what: "socket's cookie, its home slot and whose it is" },
   { label: 'cut2', defines: ['-DTCPTOP_BENCH_CUT=2'], what: "slot's atomic add" },
   { label: 'full', defines: [], what: 'path counter (per CPU)' },
+  { label: 'lane1', defines: ['-DTCPTOP_BENCH_LANES=1'], what: 'one lane for every CPU instead (what the lanes save where CPUs add to one flow)' },
   { label: 'storage', defines: ['-DTCPTOP_BENCH_NO_HOME'], what: "the socket's storage instead (sk -> cache -> data -> slot), the path of flows away from home" },
   { label: 'plain', defines: ['-DTCPTOP_BENCH_HELPERS'], what: 'helper path instead (bpf_sk_storage_get, entries, add)' },
   { label: 'hash', defines: ['-DTCPTOP_BENCH_HASH'], what: 'a hash by socket pointer instead (the kprobes\' path)' },
@@ -75,6 +76,18 @@ function buildObjects(dir: string): Objects {
     steps.set(s.label, out);
   }
   return { loader, floor, steps };
+}
+
+/**
+ * The floor alone (empty programs on tcptop's tracepoints), built into `dir` and attached: whatever is attached
+ * after it, tcptop or bpftrace, is not the first program on the hook, which costs more than the others.
+ */
+export async function startFloor(dir: string): Promise<Attached> {
+  const loader = path.join(dir, 'variants');
+  run('cc', ['-O2', '-o', loader, path.join(ROOT, 'bench/variants.c'), '-lbpf']);
+  const floor = path.join(dir, 'floor.bpf.o');
+  clangBpf(floor, path.join(ROOT, 'bench/floor.bpf.c'));
+  return Attached.start(loader, { floor });
 }
 
 /** BPF objects loaded and attached by bench/variants.c, until stopped. */
