@@ -6,7 +6,7 @@
 #define TCPTOP_COMM_LEN 16
 
 /* Flow slots in the kernel's table; the addon may lower or raise it before load. */
-#define TCPTOP_DEFAULT_SLOTS 262144
+#define TCPTOP_DEFAULT_SLOTS 131072
 
 /* The counts are kept in up to this many lanes, one per CPU (by the CPU's number, modulo the lanes), so that
  * CPUs adding to one flow at once do not pass its cache line between them; drain sums them. */
