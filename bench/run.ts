@@ -1,7 +1,8 @@
 // Runs the benchmarks (npm run bench, as root) and prints one table of figures against their targets.
 // Exits 0 only when every target is met; a target that could not be measured counts as missed.
 // `npm run bench -- shapes kernel` runs only the named groups: kernel (T1 to T5, storm), shapes (the load-shape
-// matrix and the real server), vm (ratios in a VM kernel), captures (T6, T7), churn, names, report, metrics, view.
+// matrix and the real server), vm (ratios in a VM kernel), captures (T6, T7), churn, names, report, metrics, view;
+// breakdown runs the shapes with the kernel program's steps measured on every shape, not only where one misses.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
   ];
   log(header.join('\n'));
   const groups = process.argv.slice(2);
-  const GROUPS = ['kernel', 'cgroup', 'shapes', 'vm', 'captures', 'churn', 'names', 'report', 'metrics', 'view', 'executable'];
+  const GROUPS = ['kernel', 'cgroup', 'shapes', 'breakdown', 'vm', 'captures', 'churn', 'names', 'report', 'metrics', 'view', 'executable'];
   const unknown = groups.filter((g) => !GROUPS.includes(g));
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown group ${unknown.join(', ')} (choose from ${GROUPS.join(', ')})\n`);
@@ -69,9 +70,10 @@ async function main(): Promise<number> {
       log('T1 with the flow cgroup noted and not, alternating');
       rows.push(...(await benchCgroupT1(dir, log)));
     }
-    if (want('shapes')) {
+    const breakdown = groups.includes('breakdown');
+    if (want('shapes') || breakdown) {
       log('the load-shape matrix: tcptop beside the floor and bpftrace on each shape');
-      rows.push(...(await benchShapes(dir, log)));
+      rows.push(...(await benchShapes(dir, log, breakdown)));
     }
     if (want('vm')) {
       log("per-event ratios on this host and in Debian's 6.12 kernel under qemu");

@@ -226,7 +226,7 @@ interface DirCost {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Each step of the kernel program alone beside the floor, one window each: ns above the floor, per direction. */
-async function breakdown(objects: Objects, floor: Attached): Promise<Map<string, { send: number; recv: number }>> {
+async function stepCosts(objects: Objects, floor: Attached): Promise<Map<string, { send: number; recv: number }>> {
   const above = new Map<string, { send: number; recv: number }>();
   for (let pass = 0; pass < BREAKDOWN_PASSES; pass++) for (const s of STEPS) {
     const a = await Attached.start(objects.loader, { [s.label]: objects.steps.get(s.label)! });
@@ -256,7 +256,8 @@ function breakdownFigure(above: Map<string, { send: number; recv: number }>, dir
     `${parts.join(', ')} = ${f(v('full'))} in all; ${others.join('; ')}`;
 }
 
-async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir: string, log: (line: string) => void): Promise<Row[]> {
+/** The shape's rows; with `breakdown`, the steps are measured whether or not the shape meets the target. */
+async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir: string, log: (line: string) => void, breakdown: boolean): Promise<Row[]> {
   const stopLoad = await shape.start();
   const rows: Row[] = [];
   try {
@@ -304,10 +305,10 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
         goal: `<= ${SHAPE_RATIO}x bpftrace`, result: check(ok),
       });
     }
-    if (failing.length > 0) {
-      log('  it misses the target: each step of the kernel program alone beside the floor');
-      const above = await breakdown(objects, floor);
-      for (const dirName of failing) rows.push({ target: 'shape info', what: `${dirName}, ${shape.name}`, figure: breakdownFigure(above, dirName, budget[dirName]), goal: 'none (where the ns go)', result: 'info' });
+    if (failing.length > 0 || breakdown) {
+      log(failing.length > 0 ? '  it misses the target: each step of the kernel program alone beside the floor' : '  each step of the kernel program alone beside the floor');
+      const above = await stepCosts(objects, floor);
+      for (const dirName of failing.length > 0 ? failing : (['send', 'recv'] as const)) rows.push({ target: 'shape info', what: `${dirName}, ${shape.name}`, figure: breakdownFigure(above, dirName, budget[dirName]), goal: 'none (where the ns go)', result: 'info' });
     }
   } finally {
     await stopLoad();
@@ -368,7 +369,7 @@ async function serverRows(dir: string, log: (line: string) => void): Promise<Row
   }
 }
 
-export async function benchShapes(dir: string, log: (line: string) => void): Promise<Row[]> {
+export async function benchShapes(dir: string, log: (line: string) => void, breakdown = false): Promise<Row[]> {
   const missing = ensureCommand('ab', 'apache2-utils', log);
   let objects: Objects;
   try {
@@ -378,13 +379,13 @@ export async function benchShapes(dir: string, log: (line: string) => void): Pro
   }
   const restoreStats = enableStats();
   try {
-    return [...(await matrixRows(objects, missing, dir, log)), ...(await realServerRows(missing, dir, log))];
+    return [...(await matrixRows(objects, missing, dir, log, breakdown)), ...(await realServerRows(missing, dir, log))];
   } finally {
     restoreStats();
   }
 }
 
-async function matrixRows(objects: Objects, missing: string | null, dir: string, log: (line: string) => void): Promise<Row[]> {
+async function matrixRows(objects: Objects, missing: string | null, dir: string, log: (line: string) => void, breakdown: boolean): Promise<Row[]> {
   const rows: Row[] = [];
   // the floor is attached first, before the recorder and bpftrace, and stays for the whole matrix
   const floor = await Attached.start(objects.loader, { floor: objects.floor });
@@ -396,7 +397,7 @@ async function matrixRows(objects: Objects, missing: string | null, dir: string,
       }
       log(`load shape: ${shape.name}`);
       try {
-        rows.push(...(await measureShape(shape, objects, floor, dir, log)));
+        rows.push(...(await measureShape(shape, objects, floor, dir, log, breakdown)));
       } catch (err) {
         rows.push(notRun('shape', shape.name, (err as Error).message, `<= ${SHAPE_RATIO}x bpftrace`));
       }
