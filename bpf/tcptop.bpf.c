@@ -174,7 +174,7 @@ static __always_inline __u32 lane_base(void)
  * layout when it loads the program and keeps only the branch that matches it. An index computed from
  * values loaded out of .rodata makes the counts' access wait for that page's walk first (after every
  * system call on a kernel with page-table isolation and no PCID, the TLB is cold), and two page walks in a
- * row cost 20 to 25 ns per event on the bench's machine. */
+ * row cost 16 to 24 ns more per event on the bench's machine. */
 static __always_inline __u32 home_slot(__u64 cookie)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -388,9 +388,8 @@ static __always_inline struct tcptop_sock_flows *cached_sock_flows(struct sock *
 
 /* The bench builds copies of this program that never look for the home slot (TCPTOP_BENCH_NO_HOME), that
  * always take the helpers (TCPTOP_BENCH_HELPERS), that keep one lane (TCPTOP_BENCH_LANES), and that stop
- * after step N of the hot path
- * (-DTCPTOP_BENCH_CUT=N), to show what each step costs on the machine at hand; a product build defines
- * none of them. */
+ * after step N of the hot path (-DTCPTOP_BENCH_CUT=N), to show what each step costs on the machine at hand;
+ * a product build defines none of them. */
 #ifdef TCPTOP_BENCH_CUT
 #define BENCH_STOP(n) (TCPTOP_BENCH_CUT == (n))
 #else
