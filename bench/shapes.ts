@@ -63,12 +63,18 @@ export function clangBpf(out: string, source: string, defines: readonly string[]
   run('clang', ['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', ...defines, '-I', BPF_DIR, '-c', source, '-o', out]);
 }
 
-/** Compiles the loader and the BPF objects into `dir`. */
-function buildObjects(dir: string): Objects {
+/** Compiles the loader (bench/variants.c) and the floor's object into `dir`. */
+function buildFloor(dir: string): { loader: string; floor: string } {
   const loader = path.join(dir, 'variants');
   run('cc', ['-O2', '-o', loader, path.join(ROOT, 'bench/variants.c'), '-lbpf']);
   const floor = path.join(dir, 'floor.bpf.o');
   clangBpf(floor, path.join(ROOT, 'bench/floor.bpf.c'));
+  return { loader, floor };
+}
+
+/** Compiles the loader and the BPF objects into `dir`. */
+function buildObjects(dir: string): Objects {
+  const { loader, floor } = buildFloor(dir);
   const steps = new Map<string, string>();
   for (const s of STEPS) {
     const out = path.join(dir, `${s.label}.bpf.o`);
@@ -83,10 +89,7 @@ function buildObjects(dir: string): Objects {
  * after it, tcptop or bpftrace, is not the first program on the hook, which costs more than the others.
  */
 export async function startFloor(dir: string): Promise<Attached> {
-  const loader = path.join(dir, 'variants');
-  run('cc', ['-O2', '-o', loader, path.join(ROOT, 'bench/variants.c'), '-lbpf']);
-  const floor = path.join(dir, 'floor.bpf.o');
-  clangBpf(floor, path.join(ROOT, 'bench/floor.bpf.c'));
+  const { loader, floor } = buildFloor(dir);
   return Attached.start(loader, { floor });
 }
 
