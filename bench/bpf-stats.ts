@@ -3,8 +3,7 @@
 // other runs on the same machine are never mixed in.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { eventPathsOf, pathTotal, type EventPaths, type PathCounts } from '../src/record/stats';
-import { grouped } from './table';
+import { eventPathsOf, type EventPaths } from '../src/record/stats';
 
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
@@ -112,12 +111,4 @@ export function pathCountsOf(pid: number): EventPaths | null {
     return eventPathsOf(n);
   }
   return null;
-}
-
-/** One direction's shares, for a row's figure: `99.9% home, 0.1% cached, 2 lookups, 0 lost`. */
-export function pathShares(p: PathCounts): string {
-  const total = pathTotal(p);
-  if (total === 0) return 'no events counted';
-  const pct = (n: number) => `${((n / total) * 100).toFixed(1)}%`;
-  return `${pct(p.home)} home, ${pct(p.cached)} cached, ${grouped(p.lookup)} lookups, ${grouped(p.lost)} lost`;
 }

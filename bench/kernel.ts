@@ -14,8 +14,8 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addPaths, pathsSince, type EventPaths } from '../src/record/stats';
-import { enableStats, pathCountsOf, pathShares, StatsSnapshot, type ProgCost } from './bpf-stats';
+import { addPaths, formatPathCounts, pathsSince, type EventPaths } from '../src/record/stats';
+import { enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { monoUs, processCpuSeconds, Recorder, runCleanups, sleep, type IntervalTiming } from './recorder';
@@ -78,7 +78,7 @@ export async function measure(r: Recorder, ms: number, extra: number[] = []): Pr
 function hits(m: { paths: EventPaths | null }, dir: 'send' | 'recv'): string {
   if (!m.paths) return '; paths not read';
   const p = dir === 'send' ? m.paths.tx : m.paths.rx;
-  return `; ${pathShares(p)}`;
+  return `; paths: ${formatPathCounts(dir, p)}`;
 }
 
 const ns = (c: ProgCost) => `${c.nsPerEvent.toFixed(1)} ns/event`;

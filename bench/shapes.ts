@@ -9,8 +9,8 @@
 // `tcptop record`, and the recorder's CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { pathsSince, type EventPaths } from '../src/record/stats';
-import { enableStats, pathCountsOf, pathShares, StatsSnapshot, type ProgCost } from './bpf-stats';
+import { formatPathCounts, pathsSince, type EventPaths } from '../src/record/stats';
+import { enableStats, pathCountsOf, StatsSnapshot, type ProgCost } from './bpf-stats';
 import { Bpftrace } from './bpftrace';
 import { buildLoader, ensureCommand, Load } from './load';
 import { Recorder, sleep } from './recorder';
@@ -299,7 +299,7 @@ async function measureShape(shape: Shape, objects: Objects, floor: Attached, dir
       const ok = median(ratios) <= SHAPE_RATIO;
       budget[dirName] = SHAPE_RATIO * mid.bpftrace.nsPerEvent - mid.floor.nsPerEvent;
       if (!ok) failing.push(dirName);
-      const p = paths ? `paths: ${pathShares(dirName === 'send' ? paths.tx : paths.rx)}` : 'paths: not read';
+      const p = paths ? `paths: ${formatPathCounts(dirName, dirName === 'send' ? paths.tx : paths.rx)}` : 'paths: not read';
       rows.push({
         target: 'shape', what: `${dirName}, ${shape.name}`, rate: median(windows.map((w) => w.rate)),
         figure: `${mid.tcptop.nsPerEvent.toFixed(0)} / ${mid.bpftrace.nsPerEvent.toFixed(0)} ns = ${median(ratios).toFixed(2)}x (floor ${mid.floor.nsPerEvent.toFixed(0)} ns, ` +
