@@ -163,15 +163,17 @@ static __always_inline __u32 mix(__u64 x)
 	return (__u32)(x >> 32) ^ (__u32)x;
 }
 
-/* Where this CPU's lane of the counts begins: a lane is max_slots entries. */
-static __always_inline __u32 lane_base(void)
+/* A slot's counts in a lane: a lane is max_slots entries. */
+static __always_inline struct tcptop_flow_counts *counts_in(__u32 lane, __u32 slot)
 {
-	return (bpf_get_smp_processor_id() & lane_mask) * max_slots;
+	__u32 at = lane * max_slots + slot;
+
+	return bpf_map_lookup_elem(&counts, &at);
 }
 
-/* The cookie's home slot in this CPU's lane, for the hot path. The same as lane_base() plus the cookie's low
- * bits, but for the default table it is worked out from immediates: the verifier knows the const volatile
- * layout when it loads the program and keeps only the branch that matches it. An index computed from
+/* The cookie's home slot in this CPU's lane, for the hot path: the lane's start plus the cookie's low bits.
+ * For the default table it is worked out from immediates: the verifier knows the const volatile layout
+ * when it loads the program and keeps only the branch that matches it. An index computed from
  * values loaded out of .rodata makes the counts' access wait for that page's walk first (after every
  * system call on a kernel with page-table isolation and no PCID, the TLB is cold), and two page walks in a
  * row cost 16 to 24 ns more per event on the bench's machine. */
@@ -192,6 +194,9 @@ static __always_inline __u32 home_slot(__u64 cookie)
 #undef HOME_IN_DEFAULT
 	return (cpu & lane_mask) * max_slots + ((__u32)cookie & home_mask);
 }
+
+/* Every lane in use, for what a slot's counts get in all of them (zeroed, made a flow). */
+#define for_each_lane(lane) for (lane = 0; lane < TCPTOP_MAX_LANES && lane <= lane_mask; lane++)
 
 /* Take a free slot for (socket, process) and write the flow's identity; it stays TAKEN until made. The
  * first try is the home slot (with a cookie: the cookie's low bits, home_mask); then slots the hash of
@@ -234,10 +239,8 @@ static __always_inline struct tcptop_flow_info *take_slot(struct sock *sk, __u32
 		return NULL;
 	/* a FREE slot's cookie, if any, is a destroyed socket's: no event adds to it while it is zeroed, in
 	 * every lane */
-	for (i = 0; i < TCPTOP_MAX_LANES && i <= lane_mask; i++) {
-		__u32 at = i * max_slots + idx;
-
-		c = bpf_map_lookup_elem(&counts, &at);
+	for_each_lane(i) {
+		c = counts_in(i, idx);
 		if (!c)
 			return NULL;
 		c->rx_bytes = 0;
@@ -275,10 +278,8 @@ static __always_inline void make_flow(struct tcptop_flow_info *f, __u32 idx, __u
 	__u32 word = idx / 64, i;
 	__u64 *bits;
 
-	for (i = 0; i < TCPTOP_MAX_LANES && i <= lane_mask; i++) {
-		__u32 at = i * max_slots + idx;
-
-		c = bpf_map_lookup_elem(&counts, &at);
+	for_each_lane(i) {
+		c = counts_in(i, idx);
 		if (c) {
 			c->pid = tgid;
 			__sync_lock_test_and_set(&c->cookie, cookie);
@@ -411,8 +412,7 @@ static __always_inline void add_counts(struct tcptop_flow_counts *c, __u64 bytes
 /* The one place bytes are added by slot number. */
 static __always_inline void add_bytes(__u32 slot, __u64 bytes, enum direction dir, enum tcptop_path way)
 {
-	__u32 at = lane_base() + slot;
-	struct tcptop_flow_counts *c = bpf_map_lookup_elem(&counts, &at);
+	struct tcptop_flow_counts *c = counts_in(bpf_get_smp_processor_id() & lane_mask, slot);
 
 	if (c)
 		add_counts(c, bytes, dir, way);
