@@ -14,6 +14,7 @@ import { humanBytes } from '../../src/view/units';
 import { oneLine, tcptop, tcptopAsync, whilePeerRuns } from '../helpers/cli';
 import { kernel } from '../helpers/kernel';
 import { CLI } from '../helpers/paths';
+import { moreFrames } from '../helpers/frames';
 import { tempDir } from '../helpers/tmp';
 import { churnEnds, churningPeer, nodeClient, peekingClient, sendfileClient, startServer, streamingPeer, transfer, type End } from '../helpers/traffic';
 import { sampleRows } from '../helpers/samples';
@@ -25,22 +26,6 @@ interface Recorder {
   stderr(): string;
   /** SIGINT, then the exit status. */
   stop(): Promise<number | null>;
-}
-
-/** Resolves when the recorder commits its next frame: the capture itself is the signal. */
-async function frameCommitted(file: string): Promise<void> {
-  const last = (): number => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return Number(db.prepare('SELECT count(*) FROM frame').pluck().get());
-    } finally {
-      db.close();
-    }
-  };
-  const before = last();
-  for (const t0 = Date.now(); last() === before; await new Promise((r) => setTimeout(r, 5))) {
-    if (Date.now() - t0 > 20_000) throw new Error('no frame committed within 20 s');
-  }
 }
 
 /** Starts `tcptop record` and waits until the probe is attached and the file created. */
@@ -174,7 +159,7 @@ test('record: a connection that lives inside one interval is in exactly one fram
   const file = path.join(tempDir(t), 'short.db');
   const rec = await record(['-o', file, '-i', '1']);
   // Right after a frame is committed the next interval has most of its second to go: the transfer fits in it.
-  await frameCommitted(file);
+  await moreFrames(file);
   const tr = await transfer({ listen: '127.0.0.1', connect: '127.0.0.1', up: 5_000, down: 6_000 });
   // Stopping writes the interval in progress as the last frame.
   assert.equal(await rec.stop(), 0);
